@@ -1,0 +1,1 @@
+//! meterai-pdf
