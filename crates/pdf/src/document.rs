@@ -10,7 +10,7 @@ use crate::bytes::find;
 use crate::crypt::{EncryptionInfo, Handler};
 use crate::error::PdfError;
 use crate::limits::{
-    FILE_BYTES_MAX, HEADER_SEARCH_BYTES, OBJSTM_OBJECTS_MAX, REF_CHAIN_MAX, RESOLVE_NESTING_MAX,
+    FILE_BYTES_MAX, HEADER_SEARCH_BYTES, HEADER_SEARCH_FALLBACK_BYTES, OBJSTM_OBJECTS_MAX, REF_CHAIN_MAX, RESOLVE_NESTING_MAX,
 };
 use crate::object::{Dict, ObjRef, Object, Stream};
 use crate::parser::{parse_indirect, parse_obj_header, parse_object_at, Parser};
@@ -79,10 +79,22 @@ pub struct Document<'a> {
     size: u32,
 }
 
-/// Where `%PDF-` starts, if within the first `HEADER_SEARCH_BYTES`.
+/// Where `%PDF-` starts: within the first `HEADER_SEARCH_BYTES` as the spec allows, else at the
+/// start of a line within `HEADER_SEARCH_FALLBACK_BYTES` (junk prepended by a web server).
 fn find_header(data: &[u8]) -> Option<usize> {
     let window = &data[..data.len().min(HEADER_SEARCH_BYTES)];
-    find(window, b"%PDF-", 0)
+    if let Some(p) = find(window, b"%PDF-", 0) {
+        return Some(p);
+    }
+    let wide = &data[..data.len().min(HEADER_SEARCH_FALLBACK_BYTES)];
+    let mut from = 0;
+    while let Some(p) = find(wide, b"%PDF-", from) {
+        if p == 0 || matches!(wide[p - 1], b'\n' | b'\r') {
+            return Some(p);
+        }
+        from = p + 1;
+    }
+    None
 }
 
 fn looks_like_other_format(data: &[u8]) -> Option<&'static str> {
@@ -159,7 +171,7 @@ impl<'a> Document<'a> {
             doc.rebuild()?;
         }
         doc.unlock(password)?;
-        if doc.rebuilt {
+        if doc.rebuilt && doc.crypt.is_some() {
             doc.add_object_stream_members();
         }
         doc.size = doc.compute_size();
@@ -211,9 +223,19 @@ impl<'a> Document<'a> {
             .filter(|(_, (_, abs))| *abs >= self.header_offset)
             .map(|(num, (generation, abs))| (*num, Entry::InFile { offset: abs - self.header_offset, generation: *generation }))
             .collect();
+        let old = std::mem::take(&mut self.trailer);
+        let encrypted = old.contains_key(b"Encrypt") || scan.trailers.iter().any(|(_, t)| t.contains_key(b"Encrypt"));
+        let _ = self.scan.set(scan);
+        if !encrypted {
+            // Object streams can be decoded before the handler exists only when nothing is
+            // encrypted; otherwise `open` adds their members after unlocking.
+            self.add_object_stream_members();
+        }
+        let Some(scan) = self.scan.take() else {
+            return Err(PdfError::DamagedXref("scan lost"));
+        };
         // Prefer the last trailer whose /Root really is a dictionary; keep the other keys of the
         // newest trailers when that one lacks them.
-        let old = std::mem::take(&mut self.trailer);
         let mut root = None;
         for (_, t) in scan.trailers.iter().rev().map(|(p, t)| (p, t)).chain(std::iter::once((&0, &old))) {
             if let Some(r) = t.get_ref(b"Root")
@@ -223,10 +245,20 @@ impl<'a> Document<'a> {
                 break;
             }
         }
+        let is_catalog = |r: ObjRef| matches!(self.load(r), Ok(Object::Dict(ref d)) if d.has_type(b"Catalog"));
         if root.is_none() {
-            root = scan.catalogs.iter().rev().copied().find(|r| {
-                matches!(self.load(*r), Ok(Object::Dict(ref d)) if d.has_type(b"Catalog"))
-            });
+            root = scan.catalogs.iter().rev().copied().find(|r| is_catalog(*r));
+        }
+        if root.is_none() {
+            // The catalog may sit in an object stream.
+            let mut compressed: Vec<u32> = self
+                .map
+                .iter()
+                .filter(|(_, e)| matches!(e, Entry::InObjStm { .. }))
+                .map(|(n, _)| *n)
+                .collect();
+            compressed.sort_unstable_by(|a, b| b.cmp(a));
+            root = compressed.into_iter().map(|n| ObjRef::new(n, 0)).find(|r| is_catalog(*r));
         }
         self.cache.borrow_mut().clear();
         let root = root.ok_or(if is_truncated(self.data) {

@@ -53,5 +53,9 @@ pub const SCAN_OBJECTS_MAX: usize = 2_000_000;
 /// How far into the file the `%PDF-` header is searched for, in bytes.
 pub const HEADER_SEARCH_BYTES: usize = 1024;
 
+/// How far into the file `%PDF-` is looked for when it is not within `HEADER_SEARCH_BYTES`, in
+/// bytes. Real files carry HTML error pages or mail headers of a few KiB in front of the header.
+pub const HEADER_SEARCH_FALLBACK_BYTES: usize = 64 * 1024;
+
 /// How far from the end of the file `startxref` is searched for first, in bytes.
 pub const STARTXREF_SEARCH_BYTES: usize = 4096;

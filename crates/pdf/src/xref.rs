@@ -74,7 +74,9 @@ pub(crate) fn read_chain(data: &[u8], header: usize, startxref: usize) -> Result
     let mut next = Some(startxref);
     while let Some(offset) = next.take() {
         if !visited.insert(offset) {
-            break; // a /Prev loop: everything reachable has been read
+            // A /Prev loop: some section was overwritten or mis-linked, so objects may be missing
+            // from the chain; the caller rebuilds by scanning.
+            return Err(PdfError::DamagedXref("loop in the xref /Prev chain"));
         }
         if sections.len() >= XREF_SECTIONS_MAX {
             return Err(PdfError::LimitExceeded("more xref sections than XREF_SECTIONS_MAX"));
