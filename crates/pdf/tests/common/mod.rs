@@ -1,6 +1,8 @@
 //! Shared corpus helpers: manifest reading and the open + page + update exercise.
 #![allow(dead_code)]
 
+pub mod build;
+
 use std::path::PathBuf;
 
 use meterai_pdf::{Dict, Document, IncrementalUpdate, Object, PdfError, PdfString, Stream};
