@@ -307,8 +307,12 @@ impl<'a> Document<'a> {
         self.encrypt_ref = enc.as_ref();
         let dict = match self.deref(&enc)? {
             Object::Dict(d) => d,
-            Object::Null => return Ok(()),
-            _ => return Err(PdfError::EncryptionUnsupported("/Encrypt is not a dictionary".into())),
+            // A dangling or junk /Encrypt: treated as not encrypted (as viewers do); the writer
+            // then does not copy it.
+            _ => {
+                self.encrypt_ref = None;
+                return Ok(());
+            }
         };
         let id0 = match self.trailer.get(b"ID").map(|o| self.deref(o)) {
             Some(Ok(Object::Array(a))) => a.first().and_then(Object::as_string).map(<[u8]>::to_vec),

@@ -119,6 +119,9 @@ impl<'d, 'a> IncrementalUpdate<'d, 'a> {
         let as_stream = doc.xref_kind() == XrefKind::Stream || has_compressed;
         let mut trailer = Dict::new();
         for key in [&b"Root"[..], b"Info", b"ID", b"Encrypt"] {
+            if key == b"Encrypt" && doc.handler().is_none() {
+                continue;
+            }
             if let Some(v) = doc.trailer().get(key) {
                 trailer.insert(key.to_vec(), v.clone());
             }
