@@ -63,7 +63,9 @@ fn predict(parms: Option<&Dict>, data: Vec<u8>) -> Result<Vec<u8>, PdfError> {
     let columns = p.get_int(b"Columns").unwrap_or(1).clamp(1, 1 << 24) as usize;
     let bits_per_pixel = colors * bpc;
     let bpp = bits_per_pixel.div_ceil(8).max(1);
-    let row_len = (bits_per_pixel * columns).div_ceil(8);
+    // A row longer than the data can only be one partial row: clamping keeps the result and
+    // stops a forged /Columns from allocating gigabytes.
+    let row_len = (bits_per_pixel * columns).div_ceil(8).min(data.len().max(1));
     if predictor == 2 {
         return tiff(data, row_len, colors, bpc);
     }

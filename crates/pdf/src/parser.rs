@@ -310,10 +310,8 @@ impl<'a> Parser<'a> {
                 Some(_) => {
                     // A non-name where a key belongs: skip that value and go on.
                     let before = self.pos;
-                    if self.object(depth + 1).is_err() {
-                        if self.pos == before {
-                            return Err(PdfError::malformed("dictionary key is not a name"));
-                        }
+                    if self.object(depth + 1).is_err() && self.pos == before {
+                        return Err(PdfError::malformed("dictionary key is not a name"));
                     }
                 }
             }
@@ -433,4 +431,92 @@ fn find_endstream(data: &[u8], start: usize) -> Option<usize> {
 /// Parse one object from a standalone buffer (e.g. inside an object stream).
 pub(crate) fn parse_object_at(data: &[u8], pos: usize) -> Result<Object, PdfError> {
     Parser::new(data, pos).object(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::serialize::serialize;
+    use proptest::prelude::*;
+
+    fn parse(text: &[u8]) -> Result<Object, PdfError> {
+        parse_object_at(text, 0)
+    }
+
+    #[test]
+    fn numbers_references_and_keywords_parse_like_other_readers() {
+        assert_eq!(parse(b"12 0 R").ok(), Some(Object::Ref(ObjRef::new(12, 0))));
+        assert_eq!(parse(b"12 0 obj").ok(), Some(Object::Int(12)));
+        assert_eq!(parse(b"-.5").ok(), Some(Object::Real(-0.5)));
+        assert_eq!(parse(b"--3").ok(), Some(Object::Int(-3)));
+        assert_eq!(parse(b"5.").ok(), Some(Object::Real(5.0)));
+        assert_eq!(parse(b"1e3").ok(), Some(Object::Real(1000.0)));
+        assert_eq!(parse(b"true").ok(), Some(Object::Bool(true)));
+        assert_eq!(parse(b"null").ok(), Some(Object::Null));
+        assert_eq!(parse(b"bogus").map_err(|e| e.code()).err(), Some("MALFORMED_OBJECT"));
+    }
+
+    #[test]
+    fn strings_resolve_escapes_octal_nesting_and_line_continuations() {
+        let s = parse(b"(a\\(b\\)\\101(nested)\\\r\nc\r\nd)").ok();
+        assert_eq!(s.as_ref().and_then(Object::as_string), Some(&b"a(b)A(nested)c\nd"[..]));
+        assert_eq!(parse(b"<48 65 6C6C 6F7>").ok().as_ref().and_then(Object::as_string), Some(&b"Hello\x70"[..]));
+    }
+
+    #[test]
+    fn names_decode_hash_escapes() {
+        assert_eq!(parse(b"/A#20B").ok(), Some(Object::Name(b"A B".to_vec())));
+        assert_eq!(parse(b"/A#zz").ok(), Some(Object::Name(b"A#zz".to_vec())));
+    }
+
+    #[test]
+    fn a_dictionary_key_without_a_value_is_dropped() {
+        let d = parse(b"<</A 1/B>>").ok();
+        let d = d.as_ref().and_then(Object::as_dict).cloned().unwrap_or_default();
+        assert_eq!(d.len(), 1);
+        assert_eq!(d.get_int(b"A"), Some(1));
+    }
+
+    #[test]
+    fn an_unterminated_array_is_an_error_not_a_panic() {
+        assert!(parse(b"[1 2 (x").is_err());
+        assert!(parse(b"<<").is_err());
+        assert!(parse(b"").is_err());
+    }
+
+    fn object_strategy() -> impl Strategy<Value = Object> {
+        let leaf = prop_oneof![
+            Just(Object::Null),
+            any::<bool>().prop_map(Object::Bool),
+            any::<i64>().prop_map(|i| Object::Int(i / 2)),
+            prop::collection::vec(any::<u8>(), 0..12).prop_map(Object::Name).prop_filter("non-empty", |n| {
+                n.as_name().is_some_and(|b| !b.is_empty())
+            }),
+            (prop::collection::vec(any::<u8>(), 0..24), any::<bool>())
+                .prop_map(|(bytes, hex)| Object::String(PdfString { bytes, hex })),
+            (any::<u32>(), any::<u16>()).prop_map(|(n, g)| Object::Ref(ObjRef::new(n, g))),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Object::Array),
+                prop::collection::vec((prop::collection::vec(any::<u8>(), 1..6), inner), 0..6)
+                    .prop_map(|entries| Object::Dict(entries.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn serialized_objects_parse_back_to_the_same_object(obj in object_strategy()) {
+            let mut out = Vec::new();
+            serialize(&obj, &mut out);
+            prop_assert_eq!(parse(&out).ok(), Some(obj));
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic_the_parser(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+            let _ = parse(&bytes);
+            let _ = parse_indirect(&bytes, 0, &mut |_| Some(3));
+        }
+    }
 }

@@ -238,7 +238,7 @@ pub(crate) fn read_stream(data: &[u8], pos: usize) -> Result<(Vec<(u32, Entry)>,
             };
             let ty = if w[0] == 0 { 1 } else { field(0) };
             let (f1, f2) = (field(1), field(2));
-            let Ok(num) = u32::try_from(start + i) else { break 'outer };
+            let Some(Ok(num)) = start.checked_add(i).map(u32::try_from) else { break 'outer };
             let entry = match ty {
                 0 => Entry::Free,
                 1 => match (usize::try_from(f1), u16::try_from(f2)) {
@@ -263,7 +263,7 @@ pub(crate) fn read_stream(data: &[u8], pos: usize) -> Result<(Vec<(u32, Entry)>,
 /// Where the revision that ends with the section at `offset` (relative) ends: just past the
 /// `%%EOF` (and its end-of-line) of the `startxref` that names this section.
 pub(crate) fn revision_end(data: &[u8], header: usize, offset: usize) -> Option<usize> {
-    let mut from = header + offset;
+    let mut from = header.saturating_add(offset);
     loop {
         let at = find(data, b"startxref", from)?;
         let mut p = Parser::new(data, at + 9);

@@ -20,7 +20,7 @@ fn every_corpus_file_opens_or_is_refused_with_the_code_its_category_calls_for() 
     let mut failures = Vec::new();
     for row in &rows {
         let bytes = std::fs::read(corpus_dir().join("pdf").join(&row.file)).expect("corpus file readable");
-        let password = (row.password != "-").then(|| row.password.as_bytes());
+        let password = (row.password != "-").then_some(row.password.as_bytes());
         let started = Instant::now();
         let outcome = match row.category.as_str() {
             "encrypted-user-password" => {

@@ -1,6 +1,7 @@
-//! Checks updated corpus files with qpdf: the output's `qpdf --check` must be no worse than the
-//! input's (manifest column `qpdf_check`). Needs /usr/bin/qpdf; the test fails without it so a
-//! missing validator is never mistaken for a pass.
+//! Checks updated corpus files with qpdf and poppler: the output's `qpdf --check` must be no worse
+//! than the input's (manifest column `qpdf_check`), and `pdfinfo` must read every output whose
+//! input it reads, with the same page count. Needs /usr/bin/qpdf and /usr/bin/pdfinfo; the test
+//! fails without them so a missing validator is never mistaken for a pass.
 
 mod common;
 
@@ -9,6 +10,22 @@ use std::process::Command;
 use common::{corpus_dir, exercise, manifest};
 
 const QPDF: &str = "/usr/bin/qpdf";
+const PDFINFO: &str = "/usr/bin/pdfinfo";
+
+/// Poppler's page count, or None if it cannot read the file.
+fn poppler_pages(path: &std::path::Path, password: Option<&str>) -> Option<String> {
+    let mut cmd = Command::new(PDFINFO);
+    if let Some(pw) = password {
+        cmd.arg("-upw").arg(pw);
+    }
+    let out = cmd.arg(path).output().expect("pdfinfo runs");
+    if !out.status.success() {
+        return None;
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:").map(|v| v.trim().to_string()))
+}
 
 fn qpdf_verdict(path: &std::path::Path, password: Option<&str>) -> &'static str {
     let mut cmd = Command::new(QPDF);
@@ -24,8 +41,9 @@ fn qpdf_verdict(path: &std::path::Path, password: Option<&str>) -> &'static str 
 }
 
 #[test]
-fn updated_corpus_files_pass_qpdf_check_no_worse_than_the_originals() {
+fn updated_corpus_files_pass_qpdf_check_no_worse_and_poppler_still_reads_them() {
     assert!(std::path::Path::new(QPDF).exists(), "qpdf is required for this test");
+    assert!(std::path::Path::new(PDFINFO).exists(), "poppler-utils is required for this test");
     let dir = std::env::temp_dir().join(format!("meterai-pdf-qpdf-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let mut failures = Vec::new();
@@ -45,6 +63,13 @@ fn updated_corpus_files_pass_qpdf_check_no_worse_than_the_originals() {
         };
         if worse {
             failures.push(format!("{}: qpdf {before} -> {verdict}", row.file));
+        }
+        let original = corpus_dir().join("pdf").join(&row.file);
+        if let Some(before_pages) = poppler_pages(&original, password) {
+            let after_pages = poppler_pages(&path, password);
+            if after_pages.as_deref() != Some(before_pages.as_str()) {
+                failures.push(format!("{}: pdfinfo pages {before_pages} -> {after_pages:?}", row.file));
+            }
         }
         checked += 1;
         let _ = std::fs::remove_file(&path);

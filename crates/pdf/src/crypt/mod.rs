@@ -109,7 +109,7 @@ impl Handler {
         let v = encrypt.get_int(b"V").unwrap_or(0);
         let r = encrypt.get_int(b"R").unwrap_or(0);
         let (stm, str_, cf_len) = match v {
-            1 | 2 | 3 => (Cipher::Rc4, Cipher::Rc4, None),
+            1..=3 => (Cipher::Rc4, Cipher::Rc4, None),
             4 | 5 => {
                 let (stm, l1) = cipher_of(encrypt, b"StmF")?;
                 let (s, l2) = cipher_of(encrypt, b"StrF")?;
