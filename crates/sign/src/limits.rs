@@ -20,6 +20,9 @@ pub const DER_NESTING_DEPTH_MAX: usize = 32;
 /// included): real-world PKIs use 2-4.
 pub const CHAIN_LENGTH_CERTS_MAX: usize = 8;
 
+/// Most entries accepted in a SignedData digestAlgorithms set: one per signer in practice.
+pub const DIGEST_ALGORITHMS_PER_CMS_MAX: usize = 16;
+
 /// Most signed or unsigned attributes accepted on one SignerInfo: CAdES uses under 10.
 pub const ATTRIBUTES_PER_SIGNER_MAX: usize = 64;
 

@@ -3,7 +3,9 @@
 use crate::algorithm::oid;
 use crate::ber::{Malformed, Reader, Tlv, tag};
 use crate::certificate::CertView;
-use crate::limits::{ATTRIBUTES_PER_SIGNER_MAX, CERTIFICATES_PER_INPUT_MAX};
+use crate::limits::{
+    ATTRIBUTES_PER_SIGNER_MAX, CERTIFICATES_PER_INPUT_MAX, DIGEST_ALGORITHMS_PER_CMS_MAX,
+};
 use der::Decode;
 use der::asn1::ObjectIdentifier;
 use spki::AlgorithmIdentifierOwned;
@@ -15,6 +17,8 @@ pub(crate) struct SignedDataView<'a> {
     pub econtent_type: ObjectIdentifier,
     /// eContent when encapsulated (adbe.pkcs7.sha1, timestamp tokens); `None` when detached.
     pub econtent: Option<Cow<'a, [u8]>>,
+    /// digestAlgorithms of the SignedData (what other verifiers digest the content with).
+    pub digest_algorithms: Vec<ObjectIdentifier>,
     /// Certificates embedded in the CMS (unparseable ones are skipped).
     pub certs: Vec<CertView<'a>>,
     /// The first SignerInfo (PDF signatures have exactly one).
@@ -84,7 +88,14 @@ pub(crate) fn parse_signed_data(input: &[u8]) -> Result<SignedDataView<'_>, Malf
     let signed_data = ci.expect(tag::context(0))?.children().expect(tag::SEQUENCE)?;
     let mut sd = signed_data.children();
     sd.expect(tag::INTEGER)?;
-    sd.expect(tag::SET)?;
+    let mut digest_algorithms = Vec::new();
+    let mut declared = sd.expect(tag::SET)?.children();
+    while let Some(alg) = declared.next()? {
+        if digest_algorithms.len() >= DIGEST_ALGORITHMS_PER_CMS_MAX {
+            return Err(Malformed);
+        }
+        digest_algorithms.push(alg.children().expect(tag::OID)?.oid()?);
+    }
     let mut encap = sd.expect(tag::SEQUENCE)?.children();
     let econtent_type = encap.expect(tag::OID)?.oid()?;
     let econtent = match encap.optional(tag::context(0))? {
@@ -111,7 +122,7 @@ pub(crate) fn parse_signed_data(input: &[u8]) -> Result<SignedDataView<'_>, Malf
     sd.optional(tag::context(1))?;
     let signer_infos = sd.expect(tag::SET)?;
     let signer = parse_signer_info(signer_infos.children().expect(tag::SEQUENCE)?)?;
-    Ok(SignedDataView { econtent_type, econtent, certs, signer })
+    Ok(SignedDataView { econtent_type, econtent, digest_algorithms, certs, signer })
 }
 
 fn parse_signer_info(info: Tlv<'_>) -> Result<SignerInfoView<'_>, Malformed> {

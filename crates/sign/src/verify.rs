@@ -5,7 +5,7 @@ use crate::algorithm::{DigestAlgorithm, oid};
 use crate::asn1_time::unix_seconds;
 use crate::ber::{Malformed, Reader, Tlv, tag};
 use crate::certificate::CertView;
-use crate::chain::build_chain;
+use crate::chain::{ChainStatus, build_chain};
 use crate::limits::{CERTIFICATES_PER_INPUT_MAX, CMS_BYTES_MAX};
 use crate::report::{Check, CmsReport};
 use crate::signed_data::{SignedDataView, SignerInfoView, find_signer_cert, parse_signed_data};
@@ -79,8 +79,7 @@ pub fn verify_document_timestamp(
                 (Check::Pass, None) => Check::Unknown("UNSUPPORTED_ALGORITHM"),
                 (other, _) => other,
             };
-            report.timestamp =
-                if report.integrity.is_pass() && report.signature.is_pass() { Check::Pass } else { Check::Fail("TIMESTAMP_INVALID") };
+            report.timestamp = combine_token_checks(report.integrity, report.signature);
         }
         Err(Malformed) => {
             report.integrity = Check::Fail("MALFORMED_TIMESTAMP");
@@ -165,12 +164,17 @@ fn verify_signed(
     };
     let econtent = view.econtent.as_ref().map(|c| (view.econtent_type, c.to_vec()));
     let signer_info = &view.signer;
-    let Some(signer) = find_signer_cert(&signer_info.sid, &view.certs) else {
-        let mut report = CmsReport::unreadable("SIGNER_CERT_MISSING");
-        report.digest_algorithm = DigestAlgorithm::from_oid(&signer_info.digest_oid);
-        return (report, econtent);
+    let signer = find_signer_cert(&signer_info.sid, &view.certs);
+    let mut report = match signer {
+        Some(cert) => base_report(cert, &view.certs, trust_anchors_der, at_unix),
+        None => {
+            // Often the certificate sits in the PDF's DSS instead: the signature cannot be
+            // checked here, which is INDETERMINATE, not INVALID.
+            let mut report = CmsReport::unreadable("SIGNER_CERT_MISSING");
+            report.chain = ChainStatus::Untrusted;
+            report
+        }
     };
-    let mut report = base_report(signer, &view.certs, trust_anchors_der, at_unix);
     let Some(digest) = DigestAlgorithm::from_oid(&signer_info.digest_oid) else {
         report.integrity = Check::Unknown("UNSUPPORTED_ALGORITHM");
         report.signature = Check::Unknown("UNSUPPORTED_ALGORITHM");
@@ -188,42 +192,42 @@ fn verify_signed(
             }
             None => {
                 report.integrity = Check::Fail("CONTENT_MISSING");
-                report.signature = Check::Unknown("CONTENT_MISSING");
                 report.collect_reasons();
                 return (report, econtent);
             }
         },
     };
-    let spki = signer.cert.tbs_certificate().subject_public_key_info();
-    match signer_info.signed_attrs_raw {
-        Some(raw) => {
+    match (signer_info.signed_attrs_raw, signer) {
+        (Some(raw), _) => {
             report.integrity = check_message_digest(signer_info, digest, content_parts);
-            // RFC 5652 5.4: the signature covers the attributes re-tagged as SET OF.
-            let tail = raw.get(1..).unwrap_or_default();
-            report.signature = match verify_signature(
-                spki,
-                &signer_info.signature_algorithm,
-                Some(digest),
-                &[&[tag::SET], tail],
-                &signer_info.signature,
-            ) {
-                SignatureCheck::Valid => match check_content_type(signer_info, view.econtent_type) {
-                    Check::Pass => check_signing_certificate(signer_info, signer),
-                    failed => failed,
-                },
-                SignatureCheck::Invalid => Check::Fail("SIGNATURE_INVALID"),
-                SignatureCheck::Unsupported => Check::Unknown("UNSUPPORTED_ALGORITHM"),
-            };
             report.signing_time_claimed = signer_info
                 .signed_attr(oid::ATTR_SIGNING_TIME)
                 .and_then(|a| a.first_value().ok())
                 .and_then(|v| unix_seconds(&v).ok());
+            if let Some(cert) = signer {
+                // RFC 5652 5.4: the signature covers the attributes re-tagged as SET OF.
+                let tail = raw.get(1..).unwrap_or_default();
+                report.signature = match verify_signature(
+                    cert.cert.tbs_certificate().subject_public_key_info(),
+                    &signer_info.signature_algorithm,
+                    Some(digest),
+                    &[&[tag::SET], tail],
+                    &signer_info.signature,
+                ) {
+                    SignatureCheck::Valid => match check_content_type(signer_info, view.econtent_type) {
+                        Check::Pass => check_signing_certificate(signer_info, cert),
+                        failed => failed,
+                    },
+                    SignatureCheck::Invalid => Check::Fail("SIGNATURE_INVALID"),
+                    SignatureCheck::Unsupported => Check::Unknown("UNSUPPORTED_ALGORITHM"),
+                };
+            }
         }
-        None => {
+        (None, Some(cert)) => {
             // Without signed attributes the signature covers the content digest directly:
             // a failure cannot say whether the content or the signature is at fault.
             let check = verify_signature(
-                spki,
+                cert.cert.tbs_certificate().subject_public_key_info(),
                 &signer_info.signature_algorithm,
                 Some(digest),
                 content_parts,
@@ -240,6 +244,13 @@ fn verify_signed(
                 ),
             };
         }
+        (None, None) => {}
+    }
+    // OpenSSL and NSS (poppler) digest with the algorithms SignedData declares; a SignerInfo
+    // digest outside that set is checked by nobody else, so it must not pass here either.
+    if !view.digest_algorithms.is_empty() && !view.digest_algorithms.contains(&signer_info.digest_oid) {
+        report.integrity = Check::Fail("DIGEST_MISMATCH");
+        report.reason_codes.push("DIGEST_ALGORITHM_UNDECLARED");
     }
     if check_timestamp_tokens {
         check_signature_timestamp(&view, trust_anchors_der, at_unix, &mut report);
@@ -323,13 +334,22 @@ fn check_signature_timestamp(
     let imprint_ok = tst
         .digest
         .is_some_and(|d| d.digest_parts(&[&view.signer.signature]).as_ref() == tst.imprint.as_slice());
-    report.timestamp = if !imprint_ok {
-        Check::Fail("TIMESTAMP_IMPRINT_MISMATCH")
-    } else if token_report.integrity.is_pass() && token_report.signature.is_pass() {
-        Check::Pass
+    report.timestamp = if imprint_ok {
+        combine_token_checks(token_report.integrity, token_report.signature)
     } else {
-        Check::Fail("TIMESTAMP_SIGNATURE_INVALID")
+        Check::Fail("TIMESTAMP_IMPRINT_MISMATCH")
     };
+}
+
+/// A timestamp token is good when its own integrity and signature are; a failure of either is
+/// TIMESTAMP_INVALID, and a check that could not run (e.g. TSA certificate only in the DSS)
+/// leaves the timestamp unknown rather than failed.
+fn combine_token_checks(integrity: Check, signature: Check) -> Check {
+    match (integrity, signature) {
+        (Check::Pass, Check::Pass) => Check::Pass,
+        (Check::Fail(_), _) | (_, Check::Fail(_)) => Check::Fail("TIMESTAMP_INVALID"),
+        (Check::Unknown(code), _) | (_, Check::Unknown(code)) => Check::Unknown(code),
+    }
 }
 
 /// The TSTInfo fields we use.
