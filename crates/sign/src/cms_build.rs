@@ -1,0 +1,193 @@
+//! Building a detached CMS SignedData (ETSI.CAdES.detached / PAdES baseline B-B).
+//!
+//! The phases follow pyHanko: prepare signed attributes -> digest them -> signature -> embed.
+//! The structure is assembled from `cms` types by hand rather than with the `cms` builder, so
+//! the `Signer` trait stays object-safe and the only expensive step is the signature itself.
+
+use crate::algorithm::{oid, sha256};
+use crate::error::SignError;
+use crate::private_key::signature_algorithm_identifier;
+use crate::signer::Signer;
+use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
+use cms::content_info::{CmsVersion, ContentInfo};
+use cms::signed_data::{
+    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo,
+    SignerInfos,
+};
+use der::asn1::{OctetString, SetOfVec};
+use der::{Any, Decode, Encode, Sequence};
+use spki::AlgorithmIdentifierOwned;
+use x509_cert::Certificate;
+use x509_cert::attr::Attribute;
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
+
+/// ESS SigningCertificateV2 (RFC 5035): binds the signer certificate to the signature, which
+/// PAdES baseline requires.
+#[derive(Sequence)]
+struct SigningCertificateV2 {
+    certs: Vec<EssCertIdV2>,
+}
+
+/// ESSCertIDv2 with hashAlgorithm omitted: its DEFAULT is SHA-256, and DER omits defaults.
+#[derive(Sequence)]
+struct EssCertIdV2 {
+    cert_hash: OctetString,
+    issuer_serial: IssuerSerial,
+}
+
+/// IssuerSerial (RFC 5035): the certificate's issuer as GeneralNames, plus its serial.
+#[derive(Sequence)]
+struct IssuerSerial {
+    issuer: Vec<GeneralName>,
+    serial_number: SerialNumber,
+}
+
+/// Everything about the signer that does not depend on the document.
+struct SignerContext {
+    signer_cert: Certificate,
+    chain: Vec<Certificate>,
+    signer_cert_hash: [u8; 32],
+}
+
+impl SignerContext {
+    fn new(signer: &dyn Signer) -> Result<Self, SignError> {
+        let signer_cert = parse_certificate(signer.certificate_der())?;
+        let chain = signer
+            .chain_der()
+            .iter()
+            .map(|der| parse_certificate(der))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(SignerContext {
+            signer_cert,
+            chain,
+            signer_cert_hash: sha256(signer.certificate_der()),
+        })
+    }
+
+    fn issuer(&self) -> &Name {
+        self.signer_cert.tbs_certificate().issuer()
+    }
+
+    fn serial(&self) -> &SerialNumber {
+        self.signer_cert.tbs_certificate().serial_number()
+    }
+
+    /// signedAttrs exactly: contentType, messageDigest, signingCertificateV2. No signingTime:
+    /// PAdES carries the claimed time in the signature dictionary's /M.
+    fn signed_attributes(&self, content_digest: &[u8; 32]) -> Result<SetOfVec<Attribute>, SignError> {
+        let signing_certificate = SigningCertificateV2 {
+            certs: vec![EssCertIdV2 {
+                cert_hash: OctetString::new(self.signer_cert_hash.to_vec())?,
+                issuer_serial: IssuerSerial {
+                    issuer: vec![GeneralName::DirectoryName(self.issuer().clone())],
+                    serial_number: self.serial().clone(),
+                },
+            }],
+        };
+        let attrs = [
+            attribute(oid::ATTR_CONTENT_TYPE, Any::from(&oid::DATA))?,
+            attribute(
+                oid::ATTR_MESSAGE_DIGEST,
+                Any::from_der(&OctetString::new(content_digest.to_vec())?.to_der()?)?,
+            )?,
+            attribute(
+                oid::ATTR_SIGNING_CERTIFICATE_V2,
+                Any::from_der(&signing_certificate.to_der()?)?,
+            )?,
+        ];
+        Ok(SetOfVec::try_from(attrs.to_vec())?)
+    }
+
+    /// Wraps signed attributes and a signature into the final ContentInfo DER.
+    fn assemble(
+        &self,
+        signer: &dyn Signer,
+        signed_attrs: SetOfVec<Attribute>,
+        signature: Vec<u8>,
+    ) -> Result<Vec<u8>, SignError> {
+        let sha256_id = AlgorithmIdentifierOwned { oid: oid::SHA256, parameters: None };
+        let signer_info = SignerInfo {
+            version: CmsVersion::V1,
+            sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+                issuer: self.issuer().clone(),
+                serial_number: self.serial().clone(),
+            }),
+            digest_alg: sha256_id.clone(),
+            signed_attrs: Some(signed_attrs),
+            signature_algorithm: signature_algorithm_identifier(signer.algorithm(), true),
+            signature: OctetString::new(signature)?,
+            unsigned_attrs: None,
+        };
+        let mut certificates = SetOfVec::new();
+        for cert in std::iter::once(&self.signer_cert).chain(self.chain.iter()) {
+            // A chain that repeats the signer certificate must not break SET OF uniqueness.
+            let choice = CertificateChoices::Certificate(cert.clone());
+            if !certificates.iter().any(|c| *c == choice) {
+                certificates.insert(choice)?;
+            }
+        }
+        let signed_data = SignedData {
+            version: CmsVersion::V1,
+            digest_algorithms: SetOfVec::try_from(vec![sha256_id])?,
+            encap_content_info: EncapsulatedContentInfo { econtent_type: oid::DATA, econtent: None },
+            certificates: Some(CertificateSet(certificates)),
+            crls: None,
+            signer_infos: SignerInfos(SetOfVec::try_from(vec![signer_info])?),
+        };
+        let content_info =
+            ContentInfo { content_type: oid::SIGNED_DATA, content: Any::encode_from(&signed_data)? };
+        Ok(content_info.to_der()?)
+    }
+}
+
+fn parse_certificate(der: &[u8]) -> Result<Certificate, SignError> {
+    Certificate::from_der(der).map_err(|e| SignError::CertificateInvalid(e.to_string()))
+}
+
+fn attribute(oid: der::asn1::ObjectIdentifier, value: Any) -> Result<Attribute, SignError> {
+    Ok(Attribute { oid, values: SetOfVec::try_from(vec![value])? })
+}
+
+/// Builds a detached CMS SignedData (DER) over `content_digest_sha256`, the SHA-256 of the
+/// signed byte ranges. Deterministic: same signer key and inputs give identical bytes.
+pub fn cms_sign_detached(
+    signer: &dyn Signer,
+    content_digest_sha256: &[u8; 32],
+) -> Result<Vec<u8>, SignError> {
+    let context = SignerContext::new(signer)?;
+    let signed_attrs = context.signed_attributes(content_digest_sha256)?;
+    // The signature covers the DER of the attributes with the SET OF tag (RFC 5652 5.4).
+    let to_be_signed = signed_attrs.to_der()?;
+    let signature = signer.sign(&to_be_signed)?;
+    if signature.len() > signer.signature_len_max() {
+        return Err(SignError::SigningFailed(format!(
+            "signature of {} bytes exceeds the signer's declared maximum {}",
+            signature.len(),
+            signer.signature_len_max()
+        )));
+    }
+    context.assemble(signer, signed_attrs, signature)
+}
+
+/// Upper bound of `cms_sign_detached`'s output length for this signer, in bytes: exact for RSA
+/// (fixed-size signature), within a few bytes for ECDSA. Size the PDF /Contents placeholder
+/// with it. If the signer's certificates do not parse, returns a generous estimate instead
+/// (signing would then fail anyway).
+pub fn cms_len_max(signer: &dyn Signer) -> usize {
+    let placeholder = || -> Result<usize, SignError> {
+        let context = SignerContext::new(signer)?;
+        let signed_attrs = context.signed_attributes(&[0u8; 32])?;
+        let signature = vec![0xffu8; signer.signature_len_max()];
+        Ok(context.assemble(signer, signed_attrs, signature)?.len())
+    };
+    placeholder().unwrap_or_else(|_| {
+        /// Headroom for everything but certificates and the signature in the fallback estimate.
+        const CMS_OVERHEAD_BYTES_FALLBACK: usize = 4096;
+        signer.certificate_der().len()
+            + signer.chain_der().iter().map(Vec::len).sum::<usize>()
+            + signer.signature_len_max()
+            + CMS_OVERHEAD_BYTES_FALLBACK
+    })
+}
