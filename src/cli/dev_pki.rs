@@ -38,7 +38,7 @@ pub fn ensure(data_dir: &Path) -> anyhow::Result<DevPkiFiles> {
     let tmp = data_dir.join(format!(".{DEV_PKI_DIR}.{}", std::process::id()));
     std::fs::create_dir_all(&tmp)?;
     let mut seed = [0u8; 32];
-    getrandom::fill(&mut seed).context("no randomness for the development key")?;
+    getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness for the development key: {e}"))?;
     let pki = meterai_sign::generate_dev_pki(meterai_sign::KeyKind::Rsa2048, seed, DEV_NOT_BEFORE_UNIX, DEV_VALIDITY_DAYS)
         .context("creating the development CA")?;
     let files = DevPkiFiles::at(&tmp);

@@ -27,8 +27,8 @@ pub fn internal(message: impl std::fmt::Display) -> ExitCode {
 /// Reads an input file, refusing files over the PDF layer's size limit before reading them.
 pub fn read_input(path: &std::path::Path) -> Result<Vec<u8>, ExitCode> {
     let meta = std::fs::metadata(path).map_err(|e| refuse("INPUT_UNREADABLE", format!("{}: {e}", path.display())))?;
-    if meta.len() > meterai_pdf::FILE_BYTES_MAX as u64 {
-        return Err(refuse("TOO_LARGE", format!("{} is {} bytes; the limit is {} bytes", path.display(), meta.len(), meterai_pdf::FILE_BYTES_MAX)));
+    if meta.len() > meterai_pdf::limits::FILE_BYTES_MAX as u64 {
+        return Err(refuse("TOO_LARGE", format!("{} is {} bytes; the limit is {} bytes", path.display(), meta.len(), meterai_pdf::limits::FILE_BYTES_MAX)));
     }
     std::fs::read(path).map_err(|e| refuse("INPUT_UNREADABLE", format!("{}: {e}", path.display())))
 }

@@ -78,7 +78,7 @@ pub fn run(args: StampArgs) -> ExitCode {
         },
     };
     if let Some(t) = &args.doc_type {
-        if meterai_core::doc_type::DocType::parse(t).is_none() {
+        if meterai_core::doc_type::DocType::from_code(t).is_err() {
             return refuse("DOC_TYPE_UNKNOWN", format!("{t:?} is not a document type code (2, 3, 4a, 4b)"));
         }
     }
@@ -150,7 +150,7 @@ fn load_signer(args: &StampArgs) -> anyhow::Result<Box<dyn meterai_sign::Signer>
 /// An offline serial (series XX): unique enough for local use, never issued by the registry.
 fn offline_serial() -> anyhow::Result<Serial> {
     let mut r = [0u8; 8];
-    getrandom::fill(&mut r)?;
+    getrandom::fill(&mut r).map_err(|e| anyhow::anyhow!("no randomness for the serial: {e}"))?;
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_nanos();
     Ok(Serial::offline(nanos, u64::from_le_bytes(r)))
 }

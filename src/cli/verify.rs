@@ -92,7 +92,7 @@ fn to_json(path: &std::path::Path, r: &VerifyReport) -> serde_json::Value {
                 "timestamp_unix": s.timestamp_unix,
                 "reason": s.reason,
                 "changes_after": s.changes_after.as_str(),
-                "changed_objects": match &s.changes_after { Changes::Content { objects } => objects.iter().map(|o| format!("{} {} R", o.num, o.gen)).collect(), _ => Vec::new() },
+                "changed_objects": match &s.changes_after { Changes::Content { objects } => objects.iter().map(|o| format!("{} {} R", o.num, o.generation)).collect(), _ => Vec::new() },
                 "serial": s.serial.as_ref().map(|(sn, st)| serde_json::json!({"sn": sn, "state": st.state, "detail": st.detail})),
             })
         })

@@ -32,3 +32,9 @@ pub use verify::{
     verify_cms_detached, verify_cms_pkcs7_sha1,
     verify_document_timestamp, verify_x509_rsa_sha1,
 };
+
+/// The common name of a certificate's subject (for a signature's /Name), if it has one.
+pub fn subject_common_name(cert_der: &[u8]) -> Option<String> {
+    let view = certificate::CertView::parse(cert_der)?;
+    view.subject_display().split(',').find_map(|p| p.trim().strip_prefix("CN=").map(str::to_string))
+}

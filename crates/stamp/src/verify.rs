@@ -382,7 +382,7 @@ fn allowed_changes(old: &Document<'_>) -> std::collections::HashMap<ObjRef, &'st
 fn only_keys_differ(before: &Object, after: &Object, keys: &[&[u8]]) -> bool {
     let (Object::Dict(b), Object::Dict(a)) = (before, after) else { return false };
     let strip = |d: &Dict| -> Vec<(Vec<u8>, Object)> {
-        d.iter().filter(|(k, _)| !keys.contains(&k.as_slice())).map(|(k, v)| (k.clone(), v.clone())).collect()
+        d.iter().filter(|(k, _)| !keys.contains(k)).map(|(k, v)| (k.to_vec(), v.clone())).collect()
     };
     let (mut sb, mut sa) = (strip(b), strip(a));
     sb.sort_by(|x, y| x.0.cmp(&y.0));
