@@ -2,6 +2,15 @@
 //!
 //! It knows nothing of PDF: it builds a detached CMS SignedData over a content digest, verifies
 //! CMS signatures found in real-world PDFs, loads keys, and creates a development PKI.
+//!
+//! Choices made here:
+//! - The SignerInfo signatureAlgorithm is `rsaEncryption` for RSA (what Acrobat and OpenSSL
+//!   write; every validator accepts it) and `ecdsa-with-SHA256` for P-256.
+//! - signedAttrs are exactly contentType, messageDigest and ESS signingCertificateV2; no
+//!   signingTime (PAdES carries the time in the signature dictionary's /M).
+//! - Signing is deterministic: RSA PKCS#1 v1.5 by construction, ECDSA through RFC 6979.
+//! - Verification never returns an error: every finding is a [`Check`] with a stable code in a
+//!   [`CmsReport`], because a broken signature in a document is a result to show, not a failure.
 
 mod algorithm;
 mod asn1_time;

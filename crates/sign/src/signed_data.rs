@@ -87,11 +87,14 @@ pub(crate) fn parse_signed_data(input: &[u8]) -> Result<SignedDataView<'_>, Malf
     }
     let signed_data = ci.expect(tag::context(0))?.children().expect(tag::SEQUENCE)?;
     let mut sd = signed_data.children();
-    sd.expect(tag::INTEGER)?;
+    // RFC 5652 5.1: CMSVersion of SignedData is 1, 3, 4 or 5; anything else is not CMS.
+    if !matches!(sd.expect(tag::INTEGER)?.small_uint()?, 1 | 3 | 4 | 5) {
+        return Err(Malformed);
+    }
     let mut digest_algorithms = Vec::new();
     let mut declared = sd.expect(tag::SET)?.children();
     while let Some(alg) = declared.next()? {
-        if digest_algorithms.len() >= DIGEST_ALGORITHMS_PER_CMS_MAX {
+        if digest_algorithms.len() >= DIGEST_ALGORITHMS_PER_CMS_MAX || alg.tag != tag::SEQUENCE {
             return Err(Malformed);
         }
         digest_algorithms.push(alg.children().expect(tag::OID)?.oid()?);
@@ -127,7 +130,11 @@ pub(crate) fn parse_signed_data(input: &[u8]) -> Result<SignedDataView<'_>, Malf
 
 fn parse_signer_info(info: Tlv<'_>) -> Result<SignerInfoView<'_>, Malformed> {
     let mut fields = info.children();
-    fields.expect(tag::INTEGER)?;
+    // RFC 5652 5.3: SignerInfo version is 1 (issuerAndSerialNumber) or 3 (subjectKeyIdentifier).
+    let version = fields.expect(tag::INTEGER)?.small_uint()?;
+    if !matches!(version, 1 | 3) {
+        return Err(Malformed);
+    }
     let sid_tlv = fields.any()?;
     let sid = match sid_tlv.tag {
         tag::SEQUENCE => {

@@ -136,3 +136,72 @@ fn we_verify_openssl_rsa_pss_signatures() {
     assert_eq!(bad.integrity, Check::Fail("DIGEST_MISMATCH"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn an_openssl_adbe_pkcs7_sha1_signature_verifies_and_detects_tampering() {
+    use meterai_sign::verify_cms_pkcs7_sha1;
+    if !openssl_available() {
+        eprintln!("openssl not installed: interop not checked");
+        return;
+    }
+    let kind = KeyKind::Rsa2048;
+    let dir = workdir("pkcs7-sha1");
+    let pki = pki(kind);
+    let sha1 = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, CONTENT);
+    // adbe.pkcs7.sha1: the CMS encapsulates SHA-1(content) and signs that.
+    let econtent_path = write(&dir, "sha1.bin", sha1.as_ref());
+    let cert_path = write(&dir, "cert.pem", &pki.signer_cert_pem);
+    let key_path = write(&dir, "key.pem", &pki.signer_key_pem);
+    let out_path = dir.join("sig.der");
+    let out = Command::new("openssl")
+        .args(["cms", "-sign", "-nodetach", "-binary", "-outform", "DER", "-nosmimecap", "-md", "sha1"])
+        .arg("-in").arg(&econtent_path)
+        .arg("-signer").arg(&cert_path)
+        .arg("-inkey").arg(&key_path)
+        .arg("-out").arg(&out_path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let cms = std::fs::read(&out_path).unwrap();
+    let report = verify_cms_pkcs7_sha1(&cms, &[CONTENT], &[ca_der(kind)], SIGNING_TIME_UNIX);
+    assert!(report.is_valid(), "{report:?}");
+    assert_eq!(report.digest_algorithm, Some(DigestAlgorithm::Sha1));
+    let bad = verify_cms_pkcs7_sha1(&cms, &[b"tampered"], &[ca_der(kind)], SIGNING_TIME_UNIX);
+    assert_eq!(bad.integrity, Check::Fail("DIGEST_MISMATCH"));
+    assert!(bad.signature.is_pass());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn an_adbe_x509_rsa_sha1_signature_verifies_and_detects_tampering() {
+    use meterai_sign::{parse_pem_certificates, verify_x509_rsa_sha1};
+    if !openssl_available() {
+        eprintln!("openssl not installed: interop not checked");
+        return;
+    }
+    let kind = KeyKind::Rsa2048;
+    let dir = workdir("x509-rsa-sha1");
+    let pki = pki(kind);
+    let content_path = write(&dir, "content.bin", CONTENT);
+    let key_path = write(&dir, "key.pem", &pki.signer_key_pem);
+    let out = Command::new("openssl")
+        .args(["dgst", "-sha1", "-sign"])
+        .arg(&key_path)
+        .arg(&content_path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let raw = out.stdout;
+    assert_eq!(raw.len(), 256);
+    // The PDF stores the PKCS#1 signature as a DER OCTET STRING.
+    let mut sig_der = vec![0x04, 0x82, 0x01, 0x00];
+    sig_der.extend_from_slice(&raw);
+    let certs = parse_pem_certificates(&pki.signer_cert_pem).unwrap();
+    let report = verify_x509_rsa_sha1(&sig_der, &certs, &[&CONTENT[..5], &CONTENT[5..]], &[ca_der(kind)], SIGNING_TIME_UNIX);
+    assert!(report.is_valid(), "{report:?}");
+    assert_eq!(report.digest_algorithm, Some(DigestAlgorithm::Sha1));
+    let bad = verify_x509_rsa_sha1(&sig_der, &certs, &[b"tampered"], &[ca_der(kind)], SIGNING_TIME_UNIX);
+    assert_eq!(bad.signature, Check::Fail("SIGNATURE_INVALID"));
+    assert!(bad.reason_codes.contains(&"SIGNATURE_INVALID"));
+    std::fs::remove_dir_all(&dir).ok();
+}
