@@ -21,7 +21,11 @@ fn per_op_micros(mut f: impl FnMut()) -> f64 {
 fn main() -> Result<(), meterai_sign::SignError> {
     for kind in [KeyKind::Rsa2048, KeyKind::EcdsaP256] {
         let pki = generate_dev_pki(kind, [7u8; 32], 1_767_225_600, 365)?;
-        let signer = LocalKeySigner::from_pem(&pki.signer_key_pem, &pki.signer_cert_pem, Some(&pki.ca_cert_pem))?;
+        let signer = LocalKeySigner::from_pem(
+            &pki.signer_key_pem,
+            &pki.signer_cert_pem,
+            Some(&pki.ca_cert_pem),
+        )?;
         let digest = [0x5au8; 32];
         // The signed attributes of our CMS are ~170 bytes; sign a message of that size.
         let message = [0xa5u8; 170];

@@ -17,27 +17,26 @@ mod asn1_time;
 mod ber;
 mod certificate;
 mod chain;
-mod report;
-mod signed_data;
-mod verify;
-mod verify_signature;
 mod cms_build;
 mod dev_pki;
 mod error;
 pub mod limits;
 mod pem;
 mod private_key;
+mod report;
+mod signed_data;
 mod signer;
+mod verify;
+mod verify_signature;
 
-pub use cms_build::{cms_len_max, cms_sign_detached};
 pub use algorithm::{DigestAlgorithm, SignatureAlgorithm};
+pub use chain::ChainStatus;
+pub use cms_build::{cms_len_max, cms_sign_detached};
 pub use dev_pki::{DEV_CA_SUBJECT, DEV_SIGNER_SUBJECT, DevPki, KeyKind, generate_dev_pki};
 pub use error::SignError;
 pub use pem::parse_pem_certificates;
-pub use signer::{LocalKeySigner, Signer};
-pub use chain::ChainStatus;
 pub use report::{Check, CmsReport};
+pub use signer::{LocalKeySigner, Signer};
 pub use verify::{
-    verify_cms_detached, verify_cms_pkcs7_sha1,
-    verify_document_timestamp, verify_x509_rsa_sha1,
+    verify_cms_detached, verify_cms_pkcs7_sha1, verify_document_timestamp, verify_x509_rsa_sha1,
 };

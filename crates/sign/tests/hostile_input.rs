@@ -3,8 +3,8 @@ mod common;
 
 use common::*;
 use meterai_sign::{
-    Check, KeyKind, cms_sign_detached, parse_pem_certificates, verify_cms_detached,
-    verify_cms_pkcs7_sha1, verify_document_timestamp, verify_x509_rsa_sha1, LocalKeySigner,
+    Check, KeyKind, LocalKeySigner, cms_sign_detached, parse_pem_certificates, verify_cms_detached,
+    verify_cms_pkcs7_sha1, verify_document_timestamp, verify_x509_rsa_sha1,
 };
 use proptest::prelude::*;
 use std::sync::OnceLock;
@@ -22,7 +22,13 @@ fn run_all_verifiers(input: &[u8]) -> bool {
     for report in [
         verify_cms_pkcs7_sha1(input, content, &anchors, SIGNING_TIME_UNIX),
         verify_document_timestamp(input, content, &anchors, SIGNING_TIME_UNIX),
-        verify_x509_rsa_sha1(input, &[input.to_vec()], content, &anchors, SIGNING_TIME_UNIX),
+        verify_x509_rsa_sha1(
+            input,
+            &[input.to_vec()],
+            content,
+            &anchors,
+            SIGNING_TIME_UNIX,
+        ),
     ] {
         // A detached signature is never a valid pkcs7.sha1, document timestamp or x509 one.
         assert!(!report.is_valid());
@@ -37,7 +43,10 @@ fn run_all_verifiers(input: &[u8]) -> bool {
 fn embedded_ca_range() -> std::ops::Range<usize> {
     let ca = ca_der(KeyKind::EcdsaP256);
     let cms = valid_cms();
-    let start = cms.windows(ca.len()).position(|w| w == ca.as_slice()).unwrap();
+    let start = cms
+        .windows(ca.len())
+        .position(|w| w == ca.as_slice())
+        .unwrap();
     start..start + ca.len()
 }
 
@@ -46,7 +55,10 @@ fn every_truncation_of_a_valid_cms_is_reported_not_panicked() {
     let cms = valid_cms();
     for len in 0..cms.len() {
         let report = verify_cms_detached(&cms[..len], &[b"content"], &[], SIGNING_TIME_UNIX);
-        assert!(!report.signature.is_pass(), "truncated to {len} still passes");
+        assert!(
+            !report.signature.is_pass(),
+            "truncated to {len} still passes"
+        );
         assert!(!run_all_verifiers(&cms[..len]));
     }
 }
@@ -55,7 +67,12 @@ fn every_truncation_of_a_valid_cms_is_reported_not_panicked() {
 fn trailing_zero_padding_like_a_pdf_placeholder_is_accepted() {
     let mut padded = valid_cms().to_vec();
     padded.resize(padded.len() + 1000, 0);
-    let report = verify_cms_detached(&padded, &[b"content"], &[ca_der(KeyKind::EcdsaP256)], SIGNING_TIME_UNIX);
+    let report = verify_cms_detached(
+        &padded,
+        &[b"content"],
+        &[ca_der(KeyKind::EcdsaP256)],
+        SIGNING_TIME_UNIX,
+    );
     assert!(report.is_valid(), "{report:?}");
     padded.push(1);
     let report = verify_cms_detached(&padded, &[b"content"], &[], SIGNING_TIME_UNIX);
@@ -87,7 +104,14 @@ fn garbage_certificates_and_anchors_are_ignored_without_panicking() {
     assert!(report.integrity.is_pass() && report.signature.is_pass());
     let report = verify_x509_rsa_sha1(&[0x04, 0x01, 0x00], &junk, &[b"content"], &junk, 0);
     assert_eq!(report.reason_codes, vec!["SIGNER_CERT_MISSING"]);
-    assert!(LocalKeySigner::from_pem("-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----\n", &pki(KeyKind::EcdsaP256).signer_cert_pem, None).is_err());
+    assert!(
+        LocalKeySigner::from_pem(
+            "-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----\n",
+            &pki(KeyKind::EcdsaP256).signer_cert_pem,
+            None
+        )
+        .is_err()
+    );
 }
 
 proptest! {
