@@ -10,11 +10,15 @@ pub(crate) fn unix_seconds(tlv: &Tlv<'_>) -> Result<i64, Malformed> {
         tag::UTC_TIME => {
             let yy = digits(text.get(0..2).ok_or(Malformed)?)?;
             // RFC 5280 4.1.2.5.1: YY >= 50 means 19YY.
-            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, text.get(2..).ok_or(Malformed)?)
+            (
+                if yy >= 50 { 1900 + yy } else { 2000 + yy },
+                text.get(2..).ok_or(Malformed)?,
+            )
         }
-        tag::GENERALIZED_TIME => {
-            (digits(text.get(0..4).ok_or(Malformed)?)?, text.get(4..).ok_or(Malformed)?)
-        }
+        tag::GENERALIZED_TIME => (
+            digits(text.get(0..4).ok_or(Malformed)?)?,
+            text.get(4..).ok_or(Malformed)?,
+        ),
         _ => return Err(Malformed),
     };
     let rest = rest.strip_suffix('Z').ok_or(Malformed)?;
@@ -27,14 +31,20 @@ pub(crate) fn unix_seconds(tlv: &Tlv<'_>) -> Result<i64, Malformed> {
         None => 0,
     };
     // Anything after the seconds must be a fraction; it is dropped (second precision suffices).
-    if let Some(fraction) = rest.get(10..) {
-        if !fraction.is_empty()
-            && !(fraction.starts_with('.') && fraction[1..].bytes().all(|b| b.is_ascii_digit()))
-        {
-            return Err(Malformed);
-        }
+    let fraction = rest.get(10..).unwrap_or_default();
+    let fraction_ok = fraction.is_empty()
+        || fraction
+            .strip_prefix('.')
+            .is_some_and(|digits| digits.bytes().all(|b| b.is_ascii_digit()));
+    if !fraction_ok {
+        return Err(Malformed);
     }
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return Err(Malformed);
     }
     Ok(days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second)

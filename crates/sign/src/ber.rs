@@ -48,7 +48,11 @@ impl<'a> Tlv<'a> {
     /// Parses exactly one element filling all of `input`.
     pub(crate) fn parse_exact(input: &'a [u8]) -> Result<Self, Malformed> {
         let (tlv, rest) = read_tlv(input, 0)?;
-        if rest.is_empty() { Ok(tlv) } else { Err(Malformed) }
+        if rest.is_empty() {
+            Ok(tlv)
+        } else {
+            Err(Malformed)
+        }
     }
 
     /// A reader over the children of this (constructed) element.
@@ -62,6 +66,11 @@ impl<'a> Tlv<'a> {
             return Err(Malformed);
         }
         der::asn1::ObjectIdentifier::from_bytes(self.value).map_err(|_| Malformed)
+    }
+
+    /// The OID that opens this SEQUENCE (an AlgorithmIdentifier's algorithm, an attribute type).
+    pub(crate) fn first_oid(&self) -> Result<der::asn1::ObjectIdentifier, Malformed> {
+        self.children().expect(tag::OID)?.oid()
     }
 
     /// Contents of an OCTET STRING, joining the chunks of a BER constructed one.
@@ -95,7 +104,10 @@ impl<'a> Tlv<'a> {
         if self.value[0] & 0x80 != 0 {
             return Err(Malformed);
         }
-        Ok(self.value.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)))
+        Ok(self
+            .value
+            .iter()
+            .fold(0u32, |acc, b| (acc << 8) | u32::from(*b)))
     }
 }
 
@@ -136,7 +148,11 @@ impl<'a> Reader<'a> {
 
     /// The next element if it carries `tag`; otherwise nothing is consumed.
     pub(crate) fn optional(&mut self, wanted: u8) -> Result<Option<Tlv<'a>>, Malformed> {
-        if self.data.first() == Some(&wanted) { self.next() } else { Ok(None) }
+        if self.data.first() == Some(&wanted) {
+            self.next()
+        } else {
+            Ok(None)
+        }
     }
 
     /// Any next element, which must exist.
@@ -189,12 +205,21 @@ fn read_tlv(input: &[u8], depth: usize) -> Result<(Tlv<'_>, &[u8]), Malformed> {
         }
         let (len_bytes, rest) = after_len.split_at(count);
         after_len = rest;
-        len_bytes.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b))
+        len_bytes
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b))
     };
     header_len = input.len() - after_len.len();
     if after_len.len() < len {
         return Err(Malformed);
     }
     let raw_len = header_len + len;
-    Ok((Tlv { tag, value: &after_len[..len], raw: &input[..raw_len] }, &input[raw_len..]))
+    Ok((
+        Tlv {
+            tag,
+            value: &after_len[..len],
+            raw: &input[..raw_len],
+        },
+        &input[raw_len..],
+    ))
 }

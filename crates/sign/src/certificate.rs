@@ -30,7 +30,8 @@ impl<'a> CertView<'a> {
         let outer = Tlv::parse_exact(der).ok()?;
         let mut parts = outer.children();
         let tbs = parts.expect(tag::SEQUENCE).ok()?.raw;
-        let signature_algorithm = AlgorithmIdentifierOwned::from_der(parts.expect(tag::SEQUENCE).ok()?.raw).ok()?;
+        let signature_algorithm =
+            AlgorithmIdentifierOwned::from_der(parts.expect(tag::SEQUENCE).ok()?.raw).ok()?;
         let bits = parts.expect(tag::BIT_STRING).ok()?.value;
         // First content octet of a BIT STRING is the unused-bit count; signatures use 0.
         let (&unused, signature) = bits.split_first()?;
@@ -40,7 +41,15 @@ impl<'a> CertView<'a> {
         let cert = Certificate::from_der(der).ok()?;
         let subject_der = cert.tbs_certificate().subject().to_der().ok()?;
         let issuer_der = cert.tbs_certificate().issuer().to_der().ok()?;
-        Some(CertView { der, tbs, signature_algorithm, signature, cert, subject_der, issuer_der })
+        Some(CertView {
+            der,
+            tbs,
+            signature_algorithm,
+            signature,
+            cert,
+            subject_der,
+            issuer_der,
+        })
     }
 
     /// RFC 4514-style subject, e.g. "CN=..,O=..".
@@ -51,7 +60,9 @@ impl<'a> CertView<'a> {
     /// True if `at_unix` lies within notBefore..=notAfter.
     pub(crate) fn valid_at(&self, at_unix: i64) -> bool {
         let validity = self.cert.tbs_certificate().validity();
-        let to_i64 = |t: x509_cert::time::Time| i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX);
+        let to_i64 = |t: x509_cert::time::Time| {
+            i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
+        };
         to_i64(validity.not_before) <= at_unix && at_unix <= to_i64(validity.not_after)
     }
 
@@ -65,7 +76,11 @@ impl<'a> CertView<'a> {
 
     /// subjectKeyIdentifier bytes, if the extension is present.
     pub(crate) fn subject_key_id(&self) -> Option<Vec<u8>> {
-        match self.cert.tbs_certificate().get_extension::<x509_cert::ext::pkix::SubjectKeyIdentifier>() {
+        match self
+            .cert
+            .tbs_certificate()
+            .get_extension::<x509_cert::ext::pkix::SubjectKeyIdentifier>()
+        {
             Ok(Some((_, ski))) => Some(ski.0.as_bytes().to_vec()),
             _ => None,
         }

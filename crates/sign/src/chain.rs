@@ -32,8 +32,13 @@ pub(crate) fn build_chain(
     }
     let mut current = signer;
     for _ in 0..CHAIN_LENGTH_CERTS_MAX {
-        if let Some(anchor) = anchors.iter().find(|a| a.der == current.der || a.same_entity(current)) {
-            return ChainStatus::Trusted { anchor_subject: anchor.subject_display() };
+        if let Some(anchor) = anchors
+            .iter()
+            .find(|a| a.der == current.der || a.same_entity(current))
+        {
+            return ChainStatus::Trusted {
+                anchor_subject: anchor.subject_display(),
+            };
         }
         if !current.valid_at(at_unix) {
             return ChainStatus::Invalid("CERT_EXPIRED");
@@ -66,7 +71,9 @@ pub(crate) fn build_chain(
         };
         let issuer_is_anchor = anchors.iter().any(|a| std::ptr::eq(a, issuer));
         if issuer_is_anchor {
-            return ChainStatus::Trusted { anchor_subject: issuer.subject_display() };
+            return ChainStatus::Trusted {
+                anchor_subject: issuer.subject_display(),
+            };
         }
         if !issuer.is_ca() {
             return ChainStatus::Invalid("ISSUER_NOT_CA");

@@ -11,8 +11,7 @@ use crate::signer::Signer;
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
 use cms::content_info::{CmsVersion, ContentInfo};
 use cms::signed_data::{
-    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo,
-    SignerInfos,
+    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
 };
 use der::asn1::{OctetString, SetOfVec};
 use der::{Any, Decode, Encode, Sequence};
@@ -76,7 +75,10 @@ impl SignerContext {
 
     /// signedAttrs exactly: contentType, messageDigest, signingCertificateV2. No signingTime:
     /// PAdES carries the claimed time in the signature dictionary's /M.
-    fn signed_attributes(&self, content_digest: &[u8; 32]) -> Result<SetOfVec<Attribute>, SignError> {
+    fn signed_attributes(
+        &self,
+        content_digest: &[u8; 32],
+    ) -> Result<SetOfVec<Attribute>, SignError> {
         let signing_certificate = SigningCertificateV2 {
             certs: vec![EssCertIdV2 {
                 cert_hash: OctetString::new(self.signer_cert_hash.to_vec())?,
@@ -107,7 +109,10 @@ impl SignerContext {
         signed_attrs: SetOfVec<Attribute>,
         signature: Vec<u8>,
     ) -> Result<Vec<u8>, SignError> {
-        let sha256_id = AlgorithmIdentifierOwned { oid: oid::SHA256, parameters: None };
+        let sha256_id = AlgorithmIdentifierOwned {
+            oid: oid::SHA256,
+            parameters: None,
+        };
         let signer_info = SignerInfo {
             version: CmsVersion::V1,
             sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
@@ -131,13 +136,18 @@ impl SignerContext {
         let signed_data = SignedData {
             version: CmsVersion::V1,
             digest_algorithms: SetOfVec::try_from(vec![sha256_id])?,
-            encap_content_info: EncapsulatedContentInfo { econtent_type: oid::DATA, econtent: None },
+            encap_content_info: EncapsulatedContentInfo {
+                econtent_type: oid::DATA,
+                econtent: None,
+            },
             certificates: Some(CertificateSet(certificates)),
             crls: None,
             signer_infos: SignerInfos(SetOfVec::try_from(vec![signer_info])?),
         };
-        let content_info =
-            ContentInfo { content_type: oid::SIGNED_DATA, content: Any::encode_from(&signed_data)? };
+        let content_info = ContentInfo {
+            content_type: oid::SIGNED_DATA,
+            content: Any::encode_from(&signed_data)?,
+        };
         Ok(content_info.to_der()?)
     }
 }
@@ -147,7 +157,10 @@ fn parse_certificate(der: &[u8]) -> Result<Certificate, SignError> {
 }
 
 fn attribute(oid: der::asn1::ObjectIdentifier, value: Any) -> Result<Attribute, SignError> {
-    Ok(Attribute { oid, values: SetOfVec::try_from(vec![value])? })
+    Ok(Attribute {
+        oid,
+        values: SetOfVec::try_from(vec![value])?,
+    })
 }
 
 /// Builds a detached CMS SignedData (DER) over `content_digest_sha256`, the SHA-256 of the

@@ -85,16 +85,24 @@ pub fn generate_dev_pki(
     let signer_ski = key_identifier(&signer_key);
 
     let ca_extensions = vec![
-        extension(oid::EXT_BASIC_CONSTRAINTS, true, &BasicConstraints {
-            ca: true,
-            path_len_constraint: Some(0),
-        })?,
+        extension(
+            oid::EXT_BASIC_CONSTRAINTS,
+            true,
+            &BasicConstraints {
+                ca: true,
+                path_len_constraint: Some(0),
+            },
+        )?,
         extension(
             oid::EXT_KEY_USAGE,
             true,
             &KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign),
         )?,
-        extension(oid::EXT_SUBJECT_KEY_ID, false, &SubjectKeyIdentifier(OctetString::new(ca_ski.clone())?))?,
+        extension(
+            oid::EXT_SUBJECT_KEY_ID,
+            false,
+            &SubjectKeyIdentifier(OctetString::new(ca_ski.clone())?),
+        )?,
     ];
     let ca_cert = issue(&Issue {
         serial: serial(&seed, b"meterai dev CA serial")?,
@@ -102,26 +110,38 @@ pub fn generate_dev_pki(
         issuer_key: &ca_key,
         subject: &ca_name,
         subject_spki: ca_key.spki()?,
-        validity: validity.clone(),
+        validity,
         extensions: ca_extensions,
     })?;
 
     let signer_extensions = vec![
-        extension(oid::EXT_BASIC_CONSTRAINTS, true, &BasicConstraints {
-            ca: false,
-            path_len_constraint: None,
-        })?,
+        extension(
+            oid::EXT_BASIC_CONSTRAINTS,
+            true,
+            &BasicConstraints {
+                ca: false,
+                path_len_constraint: None,
+            },
+        )?,
         extension(
             oid::EXT_KEY_USAGE,
             true,
             &KeyUsage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation),
         )?,
-        extension(oid::EXT_SUBJECT_KEY_ID, false, &SubjectKeyIdentifier(OctetString::new(signer_ski)?))?,
-        extension(oid::EXT_AUTHORITY_KEY_ID, false, &AuthorityKeyIdentifier {
-            key_identifier: Some(OctetString::new(ca_ski)?),
-            authority_cert_issuer: None,
-            authority_cert_serial_number: None,
-        })?,
+        extension(
+            oid::EXT_SUBJECT_KEY_ID,
+            false,
+            &SubjectKeyIdentifier(OctetString::new(signer_ski)?),
+        )?,
+        extension(
+            oid::EXT_AUTHORITY_KEY_ID,
+            false,
+            &AuthorityKeyIdentifier {
+                key_identifier: Some(OctetString::new(ca_ski)?),
+                authority_cert_issuer: None,
+                authority_cert_serial_number: None,
+            },
+        )?,
     ];
     let signer_cert = issue(&Issue {
         serial: serial(&seed, b"meterai dev signer serial")?,
@@ -185,7 +205,7 @@ fn issue(req: &Issue<'_>) -> Result<Vec<u8>, SignError> {
         serial_number: req.serial.clone(),
         signature: signature_algorithm.clone(),
         issuer: req.issuer.clone(),
-        validity: req.validity.clone(),
+        validity: req.validity,
         subject: req.subject.clone(),
         subject_public_key_info: req.subject_spki.clone(),
         extensions: req.extensions.clone(),
@@ -207,7 +227,11 @@ fn extension<T: Encode>(
     critical: bool,
     value: &T,
 ) -> Result<Extension, SignError> {
-    Ok(Extension { extn_id, critical, extn_value: OctetString::new(value.to_der()?)? })
+    Ok(Extension {
+        extn_id,
+        critical,
+        extn_value: OctetString::new(value.to_der()?)?,
+    })
 }
 
 fn parse_name(s: &str) -> Result<Name, SignError> {
@@ -262,7 +286,9 @@ fn derive_key(kind: KeyKind, seed: &[u8; 32]) -> Result<(PrivateKey, Vec<u8>), S
     let mut rng = rand_chacha::ChaCha20Rng::from_seed(*seed);
     let key = rsa::PrivateKey::new(&mut rng, bits)
         .map_err(|e| SignError::KeyGeneration(e.to_string()))?;
-    let pkcs8 = key.to_pkcs8_der().map_err(|e| SignError::KeyGeneration(e.to_string()))?;
+    let pkcs8 = key
+        .to_pkcs8_der()
+        .map_err(|e| SignError::KeyGeneration(e.to_string()))?;
     let der = pkcs8.as_bytes().to_vec();
     Ok((PrivateKey::from_pkcs8_der(&der)?, der))
 }
@@ -284,5 +310,7 @@ fn derive_p256_key(seed: &[u8; 32]) -> Result<(PrivateKey, Vec<u8>), SignError> 
             return Ok((PrivateKey::from_pkcs8_der(&der)?, der));
         }
     }
-    Err(SignError::KeyGeneration("no valid P-256 scalar from seed".into()))
+    Err(SignError::KeyGeneration(
+        "no valid P-256 scalar from seed".into(),
+    ))
 }

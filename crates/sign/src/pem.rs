@@ -38,7 +38,10 @@ pub(crate) fn pem_blocks(text: &str) -> Result<Vec<PemBlock>, SignError> {
         let block = &from_begin[..block_len];
         let (label, der) = der::pem::decode_vec(block.as_bytes())
             .map_err(|e| SignError::PemInvalid(e.to_string()))?;
-        blocks.push(PemBlock { label: label.to_string(), der });
+        blocks.push(PemBlock {
+            label: label.to_string(),
+            der,
+        });
         if blocks.len() > CERTIFICATES_PER_INPUT_MAX {
             return Err(SignError::LimitExceeded {
                 limit: "CERTIFICATES_PER_INPUT_MAX",

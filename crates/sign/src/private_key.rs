@@ -72,7 +72,9 @@ impl PrivateKey {
     ) -> Result<Self, SignError> {
         let key = parsed.map_err(|e| match e.description_() {
             // aws-lc-rs refuses sizes outside 2048..=8192 before we can look at them.
-            size @ ("TooSmall" | "TooLarge") => SignError::KeyUnsupported(format!("RSA key {size}")),
+            size @ ("TooSmall" | "TooLarge") => {
+                SignError::KeyUnsupported(format!("RSA key {size}"))
+            }
             other => SignError::KeyInvalid(format!("RSA key: {other}")),
         })?;
         let bits = key.public_modulus_len() * 8;
@@ -105,8 +107,13 @@ impl PrivateKey {
                 let mut out = vec![0u8; key.public_modulus_len()];
                 // PKCS#1 v1.5 padding uses no randomness; the rng argument is only API shape.
                 let rng = aws_lc_rs::rand::SystemRandom::new();
-                key.sign(&aws_lc_rs::signature::RSA_PKCS1_SHA256, &rng, message, &mut out)
-                    .map_err(|e| SignError::SigningFailed(e.to_string()))?;
+                key.sign(
+                    &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                    &rng,
+                    message,
+                    &mut out,
+                )
+                .map_err(|e| SignError::SigningFailed(e.to_string()))?;
                 Ok(out)
             }
             PrivateKey::EcP256(key) => {
@@ -156,12 +163,17 @@ pub(crate) fn signature_algorithm_identifier(
 ) -> spki::AlgorithmIdentifierOwned {
     match alg {
         SignatureAlgorithm::RsaPkcs1Sha256 => spki::AlgorithmIdentifierOwned {
-            oid: if for_cms { oid::RSA_ENCRYPTION } else { oid::SHA256_WITH_RSA },
+            oid: if for_cms {
+                oid::RSA_ENCRYPTION
+            } else {
+                oid::SHA256_WITH_RSA
+            },
             parameters: Some(der::asn1::Null.into()),
         },
         // RFC 5758: ecdsa-with-SHA256 has absent parameters.
-        SignatureAlgorithm::EcdsaP256Sha256 => {
-            spki::AlgorithmIdentifierOwned { oid: oid::ECDSA_SHA256, parameters: None }
-        }
+        SignatureAlgorithm::EcdsaP256Sha256 => spki::AlgorithmIdentifierOwned {
+            oid: oid::ECDSA_SHA256,
+            parameters: None,
+        },
     }
 }

@@ -85,16 +85,22 @@ pub(crate) fn parse_signed_data(input: &[u8]) -> Result<SignedDataView<'_>, Malf
     if ci.expect(tag::OID)?.oid()? != oid::SIGNED_DATA {
         return Err(Malformed);
     }
-    let signed_data = ci.expect(tag::context(0))?.children().expect(tag::SEQUENCE)?;
+    let signed_data = ci
+        .expect(tag::context(0))?
+        .children()
+        .expect(tag::SEQUENCE)?;
     let mut sd = signed_data.children();
-    sd.expect(tag::INTEGER)?;
+    // RFC 5652 5.1: CMSVersion of SignedData is 1, 3, 4 or 5; anything else is not CMS.
+    if !matches!(sd.expect(tag::INTEGER)?.small_uint()?, 1 | 3 | 4 | 5) {
+        return Err(Malformed);
+    }
     let mut digest_algorithms = Vec::new();
     let mut declared = sd.expect(tag::SET)?.children();
     while let Some(alg) = declared.next()? {
-        if digest_algorithms.len() >= DIGEST_ALGORITHMS_PER_CMS_MAX {
+        if digest_algorithms.len() >= DIGEST_ALGORITHMS_PER_CMS_MAX || alg.tag != tag::SEQUENCE {
             return Err(Malformed);
         }
-        digest_algorithms.push(alg.children().expect(tag::OID)?.oid()?);
+        digest_algorithms.push(alg.first_oid()?);
     }
     let mut encap = sd.expect(tag::SEQUENCE)?.children();
     let econtent_type = encap.expect(tag::OID)?.oid()?;
@@ -112,22 +118,33 @@ pub(crate) fn parse_signed_data(input: &[u8]) -> Result<SignedDataView<'_>, Malf
                 return Err(Malformed);
             }
             // Only plain certificates; attribute certificates ([1], [2]) and others are skipped.
-            if choice.tag == tag::SEQUENCE {
-                if let Some(cert) = CertView::parse(choice.raw) {
-                    certs.push(cert);
-                }
+            if let Some(cert) = (choice.tag == tag::SEQUENCE)
+                .then(|| CertView::parse(choice.raw))
+                .flatten()
+            {
+                certs.push(cert);
             }
         }
     }
     sd.optional(tag::context(1))?;
     let signer_infos = sd.expect(tag::SET)?;
     let signer = parse_signer_info(signer_infos.children().expect(tag::SEQUENCE)?)?;
-    Ok(SignedDataView { econtent_type, econtent, digest_algorithms, certs, signer })
+    Ok(SignedDataView {
+        econtent_type,
+        econtent,
+        digest_algorithms,
+        certs,
+        signer,
+    })
 }
 
 fn parse_signer_info(info: Tlv<'_>) -> Result<SignerInfoView<'_>, Malformed> {
     let mut fields = info.children();
-    fields.expect(tag::INTEGER)?;
+    // RFC 5652 5.3: SignerInfo version is 1 (issuerAndSerialNumber) or 3 (subjectKeyIdentifier).
+    let version = fields.expect(tag::INTEGER)?.small_uint()?;
+    if !matches!(version, 1 | 3) {
+        return Err(Malformed);
+    }
     let sid_tlv = fields.any()?;
     let sid = match sid_tlv.tag {
         tag::SEQUENCE => {
@@ -139,14 +156,18 @@ fn parse_signer_info(info: Tlv<'_>) -> Result<SignerInfoView<'_>, Malformed> {
         t if t == tag::context_primitive(0) => SignerId::KeyId(sid_tlv.value),
         _ => return Err(Malformed),
     };
-    let digest_oid = fields.expect(tag::SEQUENCE)?.children().expect(tag::OID)?.oid()?;
+    let digest_oid = fields
+        .expect(tag::SEQUENCE)?
+        .children()
+        .expect(tag::OID)?
+        .oid()?;
     let signed = fields.optional(tag::context(0))?;
     let signed_attrs = match signed {
         Some(tlv) => parse_attributes(tlv)?,
         None => Vec::new(),
     };
-    let signature_algorithm =
-        AlgorithmIdentifierOwned::from_der(fields.expect(tag::SEQUENCE)?.raw).map_err(|_| Malformed)?;
+    let signature_algorithm = AlgorithmIdentifierOwned::from_der(fields.expect(tag::SEQUENCE)?.raw)
+        .map_err(|_| Malformed)?;
     let signature = fields.any()?.octets()?;
     let unsigned_attrs = match fields.optional(tag::context(1))? {
         Some(tlv) => parse_attributes(tlv)?,

@@ -59,11 +59,19 @@ impl LocalKeySigner {
     ) -> Result<Self, SignError> {
         let cert = x509_cert::Certificate::from_der(&certificate_der)
             .map_err(|e| SignError::CertificateInvalid(e.to_string()))?;
-        let cert_key = cert.tbs_certificate().subject_public_key_info().subject_public_key.raw_bytes();
+        let cert_key = cert
+            .tbs_certificate()
+            .subject_public_key_info()
+            .subject_public_key
+            .raw_bytes();
         if cert_key != key.public_key_bits().as_slice() {
             return Err(SignError::KeyCertMismatch);
         }
-        Ok(LocalKeySigner { key, certificate_der, chain_der })
+        Ok(LocalKeySigner {
+            key,
+            certificate_der,
+            chain_der,
+        })
     }
 }
 

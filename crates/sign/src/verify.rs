@@ -31,7 +31,14 @@ pub fn verify_cms_detached(
     trust_anchors_der: &[Vec<u8>],
     at_unix: i64,
 ) -> CmsReport {
-    verify_signed(cms_der, Content::Detached(content), trust_anchors_der, at_unix, true).0
+    verify_signed(
+        cms_der,
+        Content::Detached(content),
+        trust_anchors_der,
+        at_unix,
+        true,
+    )
+    .0
 }
 
 /// Verifies adbe.pkcs7.sha1: the CMS encapsulates SHA-1(content) as its eContent.
@@ -41,8 +48,13 @@ pub fn verify_cms_pkcs7_sha1(
     trust_anchors_der: &[Vec<u8>],
     at_unix: i64,
 ) -> CmsReport {
-    let (mut report, econtent) =
-        verify_signed(cms_der, Content::Encapsulated, trust_anchors_der, at_unix, true);
+    let (mut report, econtent) = verify_signed(
+        cms_der,
+        Content::Encapsulated,
+        trust_anchors_der,
+        at_unix,
+        true,
+    );
     if let Some((_, econtent)) = econtent {
         let actual = DigestAlgorithm::Sha1.digest_parts(content);
         // The signature is over the encapsulated digest; integrity needs both links.
@@ -63,9 +75,16 @@ pub fn verify_document_timestamp(
     trust_anchors_der: &[Vec<u8>],
     at_unix: i64,
 ) -> CmsReport {
-    let (mut report, econtent) =
-        verify_signed(cms_der, Content::Encapsulated, trust_anchors_der, at_unix, false);
-    let Some((content_type, econtent)) = econtent else { return report };
+    let (mut report, econtent) = verify_signed(
+        cms_der,
+        Content::Encapsulated,
+        trust_anchors_der,
+        at_unix,
+        false,
+    );
+    let Some((content_type, econtent)) = econtent else {
+        return report;
+    };
     match parse_tst_info(content_type, &econtent) {
         Ok(tst) => {
             report.digest_algorithm = tst.digest;
@@ -103,19 +122,31 @@ pub fn verify_x509_rsa_sha1(
         Ok(sig) => sig,
         Err(Malformed) => return CmsReport::unreadable("MALFORMED_SIGNATURE"),
     };
-    let certs: Vec<CertView<'_>> =
-        certs_der.iter().take(CERTIFICATES_PER_INPUT_MAX).filter_map(|d| CertView::parse(d)).collect();
+    let certs: Vec<CertView<'_>> = certs_der
+        .iter()
+        .take(CERTIFICATES_PER_INPUT_MAX)
+        .filter_map(|d| CertView::parse(d))
+        .collect();
     let Some(signer) = certs_der.first().and_then(|d| CertView::parse(d)) else {
         return CmsReport::unreadable("SIGNER_CERT_MISSING");
     };
-    let rsa = AlgorithmIdentifierOwned { oid: oid::RSA_ENCRYPTION, parameters: None };
+    let rsa = AlgorithmIdentifierOwned {
+        oid: oid::RSA_ENCRYPTION,
+        parameters: None,
+    };
     let spki = signer.cert.tbs_certificate().subject_public_key_info();
     let mut report = base_report(&signer, &certs, trust_anchors_der, at_unix);
     // The DigestInfo inside the signature names the hash; SHA-1 is the norm, others occur.
     report.signature = Check::Fail("SIGNATURE_INVALID");
     report.integrity = Check::Unknown("SIGNATURE_INVALID");
-    for digest in [DigestAlgorithm::Sha1, DigestAlgorithm::Sha256, DigestAlgorithm::Sha384, DigestAlgorithm::Sha512] {
-        if verify_signature(spki, &rsa, Some(digest), content, &signature) == SignatureCheck::Valid {
+    for digest in [
+        DigestAlgorithm::Sha1,
+        DigestAlgorithm::Sha256,
+        DigestAlgorithm::Sha384,
+        DigestAlgorithm::Sha512,
+    ] {
+        if verify_signature(spki, &rsa, Some(digest), content, &signature) == SignatureCheck::Valid
+        {
             report.digest_algorithm = Some(digest);
             report.signature = Check::Pass;
             report.integrity = Check::Pass;
@@ -133,7 +164,10 @@ fn base_report(
     trust_anchors_der: &[Vec<u8>],
     at_unix: i64,
 ) -> CmsReport {
-    let anchors: Vec<CertView<'_>> = trust_anchors_der.iter().filter_map(|d| CertView::parse(d)).collect();
+    let anchors: Vec<CertView<'_>> = trust_anchors_der
+        .iter()
+        .filter_map(|d| CertView::parse(d))
+        .collect();
     CmsReport {
         digest_algorithm: None,
         integrity: Check::Unknown("NOT_CHECKED"),
@@ -162,7 +196,10 @@ fn verify_signed(
     let Ok(view) = parse_signed_data(cms_der) else {
         return (CmsReport::unreadable("MALFORMED_CMS"), None);
     };
-    let econtent = view.econtent.as_ref().map(|c| (view.econtent_type, c.to_vec()));
+    let econtent = view
+        .econtent
+        .as_ref()
+        .map(|c| (view.econtent_type, c.to_vec()));
     let signer_info = &view.signer;
     let signer = find_signer_cert(&signer_info.sid, &view.certs);
     let mut report = match signer {
@@ -214,10 +251,12 @@ fn verify_signed(
                     &[&[tag::SET], tail],
                     &signer_info.signature,
                 ) {
-                    SignatureCheck::Valid => match check_content_type(signer_info, view.econtent_type) {
-                        Check::Pass => check_signing_certificate(signer_info, cert),
-                        failed => failed,
-                    },
+                    SignatureCheck::Valid => {
+                        match check_content_type(signer_info, view.econtent_type) {
+                            Check::Pass => check_signing_certificate(signer_info, cert),
+                            failed => failed,
+                        }
+                    }
                     SignatureCheck::Invalid => Check::Fail("SIGNATURE_INVALID"),
                     SignatureCheck::Unsupported => Check::Unknown("UNSUPPORTED_ALGORITHM"),
                 };
@@ -235,9 +274,10 @@ fn verify_signed(
             );
             (report.integrity, report.signature) = match check {
                 SignatureCheck::Valid => (Check::Pass, Check::Pass),
-                SignatureCheck::Invalid => {
-                    (Check::Unknown("NO_SIGNED_ATTRIBUTES"), Check::Fail("SIGNATURE_INVALID"))
-                }
+                SignatureCheck::Invalid => (
+                    Check::Unknown("NO_SIGNED_ATTRIBUTES"),
+                    Check::Fail("SIGNATURE_INVALID"),
+                ),
                 SignatureCheck::Unsupported => (
                     Check::Unknown("UNSUPPORTED_ALGORITHM"),
                     Check::Unknown("UNSUPPORTED_ALGORITHM"),
@@ -248,7 +288,9 @@ fn verify_signed(
     }
     // OpenSSL and NSS (poppler) digest with the algorithms SignedData declares; a SignerInfo
     // digest outside that set is checked by nobody else, so it must not pass here either.
-    if !view.digest_algorithms.is_empty() && !view.digest_algorithms.contains(&signer_info.digest_oid) {
+    if !view.digest_algorithms.is_empty()
+        && !view.digest_algorithms.contains(&signer_info.digest_oid)
+    {
         report.integrity = Check::Fail("DIGEST_MISMATCH");
         report.reason_codes.push("DIGEST_ALGORITHM_UNDECLARED");
     }
@@ -260,14 +302,22 @@ fn verify_signed(
 }
 
 /// messageDigest attribute vs. the digest of the content.
-fn check_message_digest(info: &SignerInfoView<'_>, digest: DigestAlgorithm, content: &[&[u8]]) -> Check {
+fn check_message_digest(
+    info: &SignerInfoView<'_>,
+    digest: DigestAlgorithm,
+    content: &[&[u8]],
+) -> Check {
     let Some(attr) = info.signed_attr(oid::ATTR_MESSAGE_DIGEST) else {
         return Check::Fail("MESSAGE_DIGEST_MISSING");
     };
     let Ok(value) = attr.first_value().and_then(|v| v.octets()) else {
         return Check::Fail("MALFORMED_CMS");
     };
-    if digest.digest_parts(content).as_ref() == value.as_ref() { Check::Pass } else { Check::Fail("DIGEST_MISMATCH") }
+    if digest.digest_parts(content).as_ref() == value.as_ref() {
+        Check::Pass
+    } else {
+        Check::Fail("DIGEST_MISMATCH")
+    }
 }
 
 /// RFC 5652 11.1: the contentType attribute must equal eContentType (stops a signature over
@@ -299,12 +349,14 @@ fn check_signing_certificate(info: &SignerInfoView<'_>, signer: &CertView<'_>) -
         let mut id = certs.children().expect(tag::SEQUENCE)?.children();
         let mut digest = default_digest;
         if let Some(alg) = id.optional(tag::SEQUENCE)? {
-            digest = DigestAlgorithm::from_oid(&alg.children().expect(tag::OID)?.oid()?).ok_or(Malformed)?;
+            digest = DigestAlgorithm::from_oid(&alg.first_oid()?).ok_or(Malformed)?;
         }
         Ok((digest, id.expect(tag::OCTET_STRING)?.value.to_vec()))
     };
     match first_cert_id() {
-        Ok((digest, hash)) if digest.digest_parts(&[signer.der]).as_ref() == hash.as_slice() => Check::Pass,
+        Ok((digest, hash)) if digest.digest_parts(&[signer.der]).as_ref() == hash.as_slice() => {
+            Check::Pass
+        }
         Ok(_) => Check::Fail("SIGNING_CERT_MISMATCH"),
         Err(Malformed) => Check::Fail("MALFORMED_CMS"),
     }
@@ -317,23 +369,34 @@ fn check_signature_timestamp(
     at_unix: i64,
     report: &mut CmsReport,
 ) {
-    let Some(attr) = view.signer.unsigned_attrs.iter().find(|a| a.oid == oid::ATTR_TIMESTAMP_TOKEN) else {
+    let Some(attr) = view
+        .signer
+        .unsigned_attrs
+        .iter()
+        .find(|a| a.oid == oid::ATTR_TIMESTAMP_TOKEN)
+    else {
         return;
     };
     let Ok(token) = attr.first_value() else {
         report.timestamp = Check::Fail("MALFORMED_TIMESTAMP");
         return;
     };
-    let (token_report, econtent) =
-        verify_signed(token.raw, Content::Encapsulated, trust_anchors_der, at_unix, false);
-    let Some(Ok(tst)) = econtent.map(|(content_type, bytes)| parse_tst_info(content_type, &bytes)) else {
+    let (token_report, econtent) = verify_signed(
+        token.raw,
+        Content::Encapsulated,
+        trust_anchors_der,
+        at_unix,
+        false,
+    );
+    let Some(Ok(tst)) = econtent.map(|(content_type, bytes)| parse_tst_info(content_type, &bytes))
+    else {
         report.timestamp = Check::Fail("MALFORMED_TIMESTAMP");
         return;
     };
     report.timestamp_time = Some(tst.gen_time);
-    let imprint_ok = tst
-        .digest
-        .is_some_and(|d| d.digest_parts(&[&view.signer.signature]).as_ref() == tst.imprint.as_slice());
+    let imprint_ok = tst.digest.is_some_and(|d| {
+        d.digest_parts(&[&view.signer.signature]).as_ref() == tst.imprint.as_slice()
+    });
     report.timestamp = if imprint_ok {
         combine_token_checks(token_report.integrity, token_report.signature)
     } else {
@@ -374,9 +437,17 @@ fn parse_tst_info(content_type: ObjectIdentifier, der: &[u8]) -> Result<TstInfo,
     fields.expect(tag::INTEGER)?;
     fields.expect(tag::OID)?;
     let mut imprint = fields.expect(tag::SEQUENCE)?.children();
-    let alg_oid = imprint.expect(tag::SEQUENCE)?.children().expect(tag::OID)?.oid()?;
+    let alg_oid = imprint
+        .expect(tag::SEQUENCE)?
+        .children()
+        .expect(tag::OID)?
+        .oid()?;
     let hashed = imprint.expect(tag::OCTET_STRING)?.value.to_vec();
     fields.expect(tag::INTEGER)?;
     let gen_time = unix_seconds(&fields.expect(tag::GENERALIZED_TIME)?)?;
-    Ok(TstInfo { digest: DigestAlgorithm::from_oid(&alg_oid), imprint: hashed, gen_time })
+    Ok(TstInfo {
+        digest: DigestAlgorithm::from_oid(&alg_oid),
+        imprint: hashed,
+        gen_time,
+    })
 }

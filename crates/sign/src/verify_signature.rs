@@ -51,7 +51,11 @@ fn key_type(spki: &SubjectPublicKeyInfoOwned) -> Option<KeyType> {
         return Some(KeyType::Rsa);
     }
     if alg.oid == oid::EC_PUBLIC_KEY {
-        let curve = alg.parameters.as_ref()?.decode_as::<der::asn1::ObjectIdentifier>().ok()?;
+        let curve = alg
+            .parameters
+            .as_ref()?
+            .decode_as::<der::asn1::ObjectIdentifier>()
+            .ok()?;
         if curve == oid::SECP256R1 {
             return Some(KeyType::EcP256);
         }
@@ -78,15 +82,21 @@ fn pick_algorithm(
             let digest = if sig_oid == oid::RSA_ENCRYPTION {
                 digest_hint?
             } else {
-                DigestAlgorithm::from_oid(&sig_oid)
-                    .filter(|_| sig_oid != oid::ECDSA_SHA256 && sig_oid != oid::ECDSA_SHA384 && sig_oid != oid::ECDSA_SHA512)?
+                DigestAlgorithm::from_oid(&sig_oid).filter(|_| {
+                    sig_oid != oid::ECDSA_SHA256
+                        && sig_oid != oid::ECDSA_SHA384
+                        && sig_oid != oid::ECDSA_SHA512
+                })?
             };
             Some((digest, rsa_pkcs1(digest)))
         }
         KeyType::EcP256 | KeyType::EcP384 => {
             let digest = if sig_oid == oid::EC_PUBLIC_KEY {
                 digest_hint?
-            } else if sig_oid == oid::ECDSA_SHA256 || sig_oid == oid::ECDSA_SHA384 || sig_oid == oid::ECDSA_SHA512 {
+            } else if sig_oid == oid::ECDSA_SHA256
+                || sig_oid == oid::ECDSA_SHA384
+                || sig_oid == oid::ECDSA_SHA512
+            {
                 DigestAlgorithm::from_oid(&sig_oid)?
             } else {
                 return None;
@@ -136,7 +146,12 @@ fn pss_digest(alg: &AlgorithmIdentifierOwned) -> Option<DigestAlgorithm> {
     }
     let mut fields = seq.children();
     let hash_field = fields.optional(tag::context(0)).ok()??;
-    let hash_oid = hash_field.children().expect(tag::SEQUENCE).ok()?.children().expect(tag::OID).ok()?.oid().ok()?;
+    let hash_oid = hash_field
+        .children()
+        .expect(tag::SEQUENCE)
+        .ok()?
+        .first_oid()
+        .ok()?;
     let digest = DigestAlgorithm::from_oid(&hash_oid)?;
     if let Some(mgf) = fields.optional(tag::context(1)).ok()? {
         // MaskGenAlgorithm ::= SEQUENCE { mgf1 OID, AlgorithmIdentifier{hash} }
@@ -144,7 +159,7 @@ fn pss_digest(alg: &AlgorithmIdentifierOwned) -> Option<DigestAlgorithm> {
         if mgf_fields.expect(tag::OID).ok()?.oid().ok()? != oid::MGF1 {
             return None;
         }
-        let mgf_hash = mgf_fields.expect(tag::SEQUENCE).ok()?.children().expect(tag::OID).ok()?.oid().ok()?;
+        let mgf_hash = mgf_fields.expect(tag::SEQUENCE).ok()?.first_oid().ok()?;
         if DigestAlgorithm::from_oid(&mgf_hash)? != digest {
             return None;
         }
@@ -152,7 +167,12 @@ fn pss_digest(alg: &AlgorithmIdentifierOwned) -> Option<DigestAlgorithm> {
         return None;
     }
     let salt_len = match fields.optional(tag::context(2)).ok()? {
-        Some(salt) => salt.children().expect(tag::INTEGER).ok()?.small_uint().ok()?,
+        Some(salt) => salt
+            .children()
+            .expect(tag::INTEGER)
+            .ok()?
+            .small_uint()
+            .ok()?,
         None => 20,
     };
     if usize::try_from(salt_len).ok()? != digest.aws().output_len() {

@@ -2,8 +2,8 @@ mod common;
 
 use common::*;
 use meterai_sign::{
-    ChainStatus, Check, DigestAlgorithm, KeyKind, Signer, cms_len_max, cms_sign_detached,
-    generate_dev_pki, parse_pem_certificates, verify_cms_detached, LocalKeySigner,
+    ChainStatus, Check, DigestAlgorithm, KeyKind, LocalKeySigner, Signer, cms_len_max,
+    cms_sign_detached, generate_dev_pki, parse_pem_certificates, verify_cms_detached,
 };
 
 const CONTENT_HEAD: &[u8] = b"%PDF-1.7 first byte range ";
@@ -16,16 +16,35 @@ fn content_digest() -> [u8; 32] {
 fn assert_round_trip(kind: KeyKind) {
     let signer = signer(kind);
     let cms = cms_sign_detached(&signer, &content_digest()).unwrap();
-    let report = verify_cms_detached(&cms, &[CONTENT_HEAD, CONTENT_TAIL], &[ca_der(kind)], SIGNING_TIME_UNIX);
+    let report = verify_cms_detached(
+        &cms,
+        &[CONTENT_HEAD, CONTENT_TAIL],
+        &[ca_der(kind)],
+        SIGNING_TIME_UNIX,
+    );
     assert_eq!(report.integrity, Check::Pass, "{kind:?}: {report:?}");
     assert_eq!(report.signature, Check::Pass, "{kind:?}: {report:?}");
-    assert!(matches!(report.chain, ChainStatus::Trusted { ref anchor_subject } if anchor_subject.contains("NOT FOR PRODUCTION")), "{kind:?}: {report:?}");
+    assert!(
+        matches!(report.chain, ChainStatus::Trusted { ref anchor_subject } if anchor_subject.contains("NOT FOR PRODUCTION")),
+        "{kind:?}: {report:?}"
+    );
     assert_eq!(report.digest_algorithm, Some(DigestAlgorithm::Sha256));
     assert!(report.reason_codes.is_empty(), "{:?}", report.reason_codes);
     assert!(report.is_valid());
-    assert_eq!(report.signer_cert_der.as_deref(), Some(signer.certificate_der()));
-    assert!(report.signer_subject.unwrap().contains("CN=meterai development signer"));
-    assert_eq!(report.signing_time_claimed, None, "PAdES puts no signingTime in the CMS");
+    assert_eq!(
+        report.signer_cert_der.as_deref(),
+        Some(signer.certificate_der())
+    );
+    assert!(
+        report
+            .signer_subject
+            .unwrap()
+            .contains("CN=meterai development signer")
+    );
+    assert_eq!(
+        report.signing_time_claimed, None,
+        "PAdES puts no signingTime in the CMS"
+    );
 }
 
 #[test]
@@ -70,7 +89,11 @@ fn cms_len_max_is_an_upper_bound_and_exact_for_rsa() {
     for i in 0..32u8 {
         let cms = cms_sign_detached(&signer, &[i; 32]).unwrap();
         let max = cms_len_max(&signer);
-        assert!(cms.len() <= max && max - cms.len() <= 8, "{} vs {max}", cms.len());
+        assert!(
+            cms.len() <= max && max - cms.len() <= 8,
+            "{} vs {max}",
+            cms.len()
+        );
     }
 }
 
@@ -87,7 +110,13 @@ fn the_cms_has_exactly_the_pades_signed_attributes() {
     assert!(sd.encap_content_info.econtent.is_none(), "detached");
     assert_eq!(sd.certificates.unwrap().0.len(), 2, "signer + CA");
     let si = sd.signer_infos.0.get(0).unwrap();
-    let oids: Vec<String> = si.signed_attrs.as_ref().unwrap().iter().map(|a| a.oid.to_string()).collect();
+    let oids: Vec<String> = si
+        .signed_attrs
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|a| a.oid.to_string())
+        .collect();
     let mut expected = vec![
         "1.2.840.113549.1.9.3".to_string(),
         "1.2.840.113549.1.9.4".to_string(),
@@ -97,16 +126,29 @@ fn the_cms_has_exactly_the_pades_signed_attributes() {
     got.sort();
     expected.sort();
     assert_eq!(got, expected);
-    assert_eq!(si.signature_algorithm.oid.to_string(), "1.2.840.113549.1.1.1", "rsaEncryption");
+    assert_eq!(
+        si.signature_algorithm.oid.to_string(),
+        "1.2.840.113549.1.1.1",
+        "rsaEncryption"
+    );
     assert!(si.unsigned_attrs.is_none());
 }
 
 #[test]
 fn tampered_content_fails_integrity_with_digest_mismatch() {
     let cms = cms_sign_detached(&signer(KeyKind::Rsa2048), &content_digest()).unwrap();
-    let report = verify_cms_detached(&cms, &[CONTENT_HEAD, b"tampered"], &[ca_der(KeyKind::Rsa2048)], SIGNING_TIME_UNIX);
+    let report = verify_cms_detached(
+        &cms,
+        &[CONTENT_HEAD, b"tampered"],
+        &[ca_der(KeyKind::Rsa2048)],
+        SIGNING_TIME_UNIX,
+    );
     assert_eq!(report.integrity, Check::Fail("DIGEST_MISMATCH"));
-    assert_eq!(report.signature, Check::Pass, "the attributes themselves are intact");
+    assert_eq!(
+        report.signature,
+        Check::Pass,
+        "the attributes themselves are intact"
+    );
     assert!(report.reason_codes.contains(&"DIGEST_MISMATCH"));
     assert!(!report.is_valid());
 }
@@ -119,8 +161,17 @@ fn a_tampered_signature_fails_with_signature_invalid() {
         // The signature value is the last OCTET STRING: flip a byte near the end.
         let at = cms.len() - 10;
         cms[at] ^= 0x01;
-        let report = verify_cms_detached(&cms, &[CONTENT_HEAD, CONTENT_TAIL], &[ca_der(kind)], SIGNING_TIME_UNIX);
-        assert_eq!(report.signature, Check::Fail("SIGNATURE_INVALID"), "{kind:?}: {report:?}");
+        let report = verify_cms_detached(
+            &cms,
+            &[CONTENT_HEAD, CONTENT_TAIL],
+            &[ca_der(kind)],
+            SIGNING_TIME_UNIX,
+        );
+        assert_eq!(
+            report.signature,
+            Check::Fail("SIGNATURE_INVALID"),
+            "{kind:?}: {report:?}"
+        );
         assert_eq!(report.integrity, Check::Pass);
         assert!(report.reason_codes.contains(&"SIGNATURE_INVALID"));
     }
@@ -138,11 +189,25 @@ fn without_trust_anchors_the_chain_is_untrusted_not_invalid() {
 #[test]
 fn an_unrelated_anchor_leaves_the_chain_untrusted() {
     let cms = cms_sign_detached(&signer(KeyKind::EcdsaP256), &content_digest()).unwrap();
-    let other = generate_dev_pki(KeyKind::EcdsaP256, [42u8; 32], NOT_BEFORE_UNIX, VALIDITY_DAYS).unwrap();
+    let other = generate_dev_pki(
+        KeyKind::EcdsaP256,
+        [42u8; 32],
+        NOT_BEFORE_UNIX,
+        VALIDITY_DAYS,
+    )
+    .unwrap();
     let other_ca = parse_pem_certificates(&other.ca_cert_pem).unwrap();
-    let report = verify_cms_detached(&cms, &[CONTENT_HEAD, CONTENT_TAIL], &other_ca, SIGNING_TIME_UNIX);
+    let report = verify_cms_detached(
+        &cms,
+        &[CONTENT_HEAD, CONTENT_TAIL],
+        &other_ca,
+        SIGNING_TIME_UNIX,
+    );
     // Same subject name, different key: the signature check on the link fails.
-    assert_eq!(report.chain, ChainStatus::Invalid("CHAIN_SIGNATURE_INVALID"));
+    assert_eq!(
+        report.chain,
+        ChainStatus::Invalid("CHAIN_SIGNATURE_INVALID")
+    );
 }
 
 #[test]
@@ -150,11 +215,21 @@ fn a_certificate_expired_at_signing_time_makes_the_chain_invalid() {
     let kind = KeyKind::EcdsaP256;
     let cms = cms_sign_detached(&signer(kind), &content_digest()).unwrap();
     let after_expiry = NOT_BEFORE_UNIX + i64::from(VALIDITY_DAYS) * 86_400 + 1;
-    let report = verify_cms_detached(&cms, &[CONTENT_HEAD, CONTENT_TAIL], &[ca_der(kind)], after_expiry);
+    let report = verify_cms_detached(
+        &cms,
+        &[CONTENT_HEAD, CONTENT_TAIL],
+        &[ca_der(kind)],
+        after_expiry,
+    );
     assert_eq!(report.chain, ChainStatus::Invalid("CERT_EXPIRED"));
     assert!(report.reason_codes.contains(&"CERT_EXPIRED"));
     let before_validity = NOT_BEFORE_UNIX - 1;
-    let report = verify_cms_detached(&cms, &[CONTENT_HEAD, CONTENT_TAIL], &[ca_der(kind)], before_validity);
+    let report = verify_cms_detached(
+        &cms,
+        &[CONTENT_HEAD, CONTENT_TAIL],
+        &[ca_der(kind)],
+        before_validity,
+    );
     assert_eq!(report.chain, ChainStatus::Invalid("CERT_EXPIRED"));
 }
 
@@ -163,7 +238,17 @@ fn a_signer_without_chain_still_embeds_its_own_certificate() {
     let pki = pki(KeyKind::EcdsaP256);
     let bare = LocalKeySigner::from_pem(&pki.signer_key_pem, &pki.signer_cert_pem, None).unwrap();
     let cms = cms_sign_detached(&bare, &content_digest()).unwrap();
-    assert!(cms.len() < cms_sign_detached(&signer(KeyKind::EcdsaP256), &content_digest()).unwrap().len());
-    let report = verify_cms_detached(&cms, &[CONTENT_HEAD, CONTENT_TAIL], &[ca_der(KeyKind::EcdsaP256)], SIGNING_TIME_UNIX);
+    assert!(
+        cms.len()
+            < cms_sign_detached(&signer(KeyKind::EcdsaP256), &content_digest())
+                .unwrap()
+                .len()
+    );
+    let report = verify_cms_detached(
+        &cms,
+        &[CONTENT_HEAD, CONTENT_TAIL],
+        &[ca_der(KeyKind::EcdsaP256)],
+        SIGNING_TIME_UNIX,
+    );
     assert!(report.is_valid(), "{report:?}");
 }

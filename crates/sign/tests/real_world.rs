@@ -20,7 +20,11 @@ struct FoundSignature {
 }
 
 fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    haystack.get(from..)?.windows(needle.len()).position(|w| w == needle).map(|p| p + from)
+    haystack
+        .get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| p + from)
 }
 
 /// A tiny signature finder (no PDF parser here): each /ByteRange [..] array, the /Contents hex
@@ -51,7 +55,9 @@ fn signatures(pdf: &[u8]) -> Vec<FoundSignature> {
         };
         // Normally /Contents is exactly the gap between the two ranges; odd files
         // (coverage-anomalies) need the nearest /Contents hex string instead.
-        let gap = ranges.get(1).map(|(start, _)| (ranges[0].0 + ranges[0].1, *start));
+        let gap = ranges
+            .get(1)
+            .map(|(start, _)| (ranges[0].0 + ranges[0].1, *start));
         let (hex_start, hex_end) = match gap {
             Some((a, b)) if b > a + 1 && pdf[a] == b'<' && pdf[b - 1] == b'>' => (a + 1, b - 1),
             _ => {
@@ -66,11 +72,15 @@ fn signatures(pdf: &[u8]) -> Vec<FoundSignature> {
         };
         let sf = nearest(b"/SubFilter").unwrap() + b"/SubFilter".len();
         let name_start = find(pdf, b"/", sf).unwrap() + 1;
-        let name_len = pdf[name_start..].iter().position(|b| !b.is_ascii_alphanumeric() && *b != b'.').unwrap();
+        let name_len = pdf[name_start..]
+            .iter()
+            .position(|b| !b.is_ascii_alphanumeric() && *b != b'.')
+            .unwrap();
         out.push(FoundSignature {
             ranges,
             contents: hex_decode(&pdf[hex_start..hex_end]),
-            sub_filter: String::from_utf8_lossy(&pdf[name_start..name_start + name_len]).into_owned(),
+            sub_filter: String::from_utf8_lossy(&pdf[name_start..name_start + name_len])
+                .into_owned(),
         });
     }
     out
@@ -121,11 +131,17 @@ fn signatures_pdfsig_calls_valid_pass_integrity_and_signature() {
     ];
     for name in files {
         let verdict = pdfsig_verdict(name);
-        assert!(!verdict.contains("Mismatch") && verdict.contains("Signature is Valid"), "{name}: {verdict}");
+        assert!(
+            !verdict.contains("Mismatch") && verdict.contains("Signature is Valid"),
+            "{name}: {verdict}"
+        );
         let reports = verify_file(name);
         assert!(!reports.is_empty(), "{name}: no signature found");
         for (sub_filter, report) in reports {
-            eprintln!("{name} {sub_filter}: {:?} {:?} {:?}", report.integrity, report.signature, report.reason_codes);
+            eprintln!(
+                "{name} {sub_filter}: {:?} {:?} {:?}",
+                report.integrity, report.signature, report.reason_codes
+            );
             assert_eq!(report.integrity, Check::Pass, "{name}: {report:?}");
             assert_eq!(report.signature, Check::Pass, "{name}: {report:?}");
             assert!(report.signer_subject.is_some());
@@ -135,13 +151,26 @@ fn signatures_pdfsig_calls_valid_pass_integrity_and_signature() {
 
 #[test]
 fn pades_ltv_signatures_and_their_document_timestamps_pass_integrity() {
-    for name in ["pdfcpu-testPAdES_BLTA.pdf", "pyhanko-pades-lta-dss-indirect-arrs-test.pdf"] {
+    for name in [
+        "pdfcpu-testPAdES_BLTA.pdf",
+        "pyhanko-pades-lta-dss-indirect-arrs-test.pdf",
+    ] {
         let reports = verify_file(name);
         assert_eq!(reports.len(), 2, "{name}");
         for (sub_filter, report) in &reports {
-            eprintln!("{name} {sub_filter}: {:?} {:?} ts={:?} {:?}", report.integrity, report.signature, report.timestamp, report.reason_codes);
-            assert_eq!(report.integrity, Check::Pass, "{name} {sub_filter}: {report:?}");
-            assert!(report.timestamp_time.is_some(), "{name} {sub_filter}: {report:?}");
+            eprintln!(
+                "{name} {sub_filter}: {:?} {:?} ts={:?} {:?}",
+                report.integrity, report.signature, report.timestamp, report.reason_codes
+            );
+            assert_eq!(
+                report.integrity,
+                Check::Pass,
+                "{name} {sub_filter}: {report:?}"
+            );
+            assert!(
+                report.timestamp_time.is_some(),
+                "{name} {sub_filter}: {report:?}"
+            );
         }
         let (sub_filter, signature) = &reports[0];
         assert_eq!(sub_filter, "ETSI.CAdES.detached");
@@ -158,7 +187,10 @@ fn a_pyhanko_signature_time_stamp_token_verifies_imprint_and_tsa_signature() {
     let signature = &reports[0].1;
     assert_eq!(signature.timestamp, Check::Pass, "{signature:?}");
     let gen_time = signature.timestamp_time.unwrap();
-    assert!(gen_time > 1_500_000_000 && gen_time < 2_000_000_000, "{gen_time}");
+    assert!(
+        gen_time > 1_500_000_000 && gen_time < 2_000_000_000,
+        "{gen_time}"
+    );
     let doc_ts = &reports[1].1;
     assert_eq!(doc_ts.timestamp, Check::Pass);
     assert!(doc_ts.timestamp_time.unwrap() >= gen_time);
@@ -184,7 +216,11 @@ fn the_signature_pdfsig_calls_digest_mismatch_fails_integrity() {
     let report = &reports[0].1;
     // The SignerInfo digests with SHA-256 while SignedData declares only SHA-1: poppler (NSS)
     // and OpenSSL digest with SHA-1 and find a mismatch; so must we.
-    assert_eq!(report.integrity, Check::Fail("DIGEST_MISMATCH"), "{report:?}");
+    assert_eq!(
+        report.integrity,
+        Check::Fail("DIGEST_MISMATCH"),
+        "{report:?}"
+    );
     assert!(report.reason_codes.contains(&"DIGEST_MISMATCH"));
     assert!(report.reason_codes.contains(&"DIGEST_ALGORITHM_UNDECLARED"));
 }

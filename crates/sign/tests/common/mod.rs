@@ -14,8 +14,12 @@ pub const VALIDITY_DAYS: u32 = 365;
 pub const SEED: [u8; 32] = [7u8; 32];
 
 pub fn pki(kind: KeyKind) -> &'static DevPki {
-    static CACHE: [OnceLock<DevPki>; 4] =
-        [OnceLock::new(), OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    static CACHE: [OnceLock<DevPki>; 4] = [
+        OnceLock::new(),
+        OnceLock::new(),
+        OnceLock::new(),
+        OnceLock::new(),
+    ];
     let slot = match kind {
         KeyKind::Rsa2048 => 0,
         KeyKind::Rsa3072 => 1,
@@ -29,12 +33,18 @@ pub fn pki(kind: KeyKind) -> &'static DevPki {
 
 pub fn signer(kind: KeyKind) -> LocalKeySigner {
     let pki = pki(kind);
-    LocalKeySigner::from_pem(&pki.signer_key_pem, &pki.signer_cert_pem, Some(&pki.ca_cert_pem))
-        .expect("dev signer loads")
+    LocalKeySigner::from_pem(
+        &pki.signer_key_pem,
+        &pki.signer_cert_pem,
+        Some(&pki.ca_cert_pem),
+    )
+    .expect("dev signer loads")
 }
 
 pub fn ca_der(kind: KeyKind) -> Vec<u8> {
-    parse_pem_certificates(&pki(kind).ca_cert_pem).expect("CA parses").remove(0)
+    parse_pem_certificates(&pki(kind).ca_cert_pem)
+        .expect("CA parses")
+        .remove(0)
 }
 
 pub fn sha256(data: &[u8]) -> [u8; 32] {
@@ -50,5 +60,8 @@ pub fn hex_decode(hex: &[u8]) -> Vec<u8> {
         .filter(|b| b.is_ascii_hexdigit())
         .map(|b| (*b as char).to_digit(16).expect("hex digit") as u8)
         .collect();
-    digits.chunks(2).map(|p| (p[0] << 4) | p.get(1).copied().unwrap_or(0)).collect()
+    digits
+        .chunks(2)
+        .map(|p| (p[0] << 4) | p.get(1).copied().unwrap_or(0))
+        .collect()
 }
