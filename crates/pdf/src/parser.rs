@@ -1,7 +1,7 @@
 //! Lexer and object parser over a byte slice. Recursion is bounded by `OBJECT_DEPTH_MAX`; every
 //! read is bounds-checked, so any byte sequence yields an object or an error.
 
-use crate::bytes::{find, hex_val, is_regular, is_ws, parse_uint};
+use crate::bytes::{decode_hex, find, hex_val, is_regular, is_ws, parse_uint};
 use crate::error::PdfError;
 use crate::limits::{NAME_BYTES_MAX, OBJECT_DEPTH_MAX, STRING_BYTES_MAX};
 use crate::object::{Dict, ObjRef, Object, PdfString, Stream};
@@ -257,29 +257,13 @@ impl<'a> Parser<'a> {
     }
 
     fn hex_body(&mut self) -> Result<Vec<u8>, PdfError> {
-        let mut out = Vec::new();
-        let mut high: Option<u8> = None;
-        loop {
-            let b = self.peek().ok_or_else(eof)?;
-            self.pos += 1;
-            if b == b'>' {
-                break;
-            }
-            if let Some(v) = hex_val(b) {
-                match high.take() {
-                    None => high = Some(v),
-                    Some(h) => out.push(h << 4 | v),
-                }
-            } else if !is_ws(b) {
-                return Err(PdfError::malformed("invalid character in hex string"));
-            }
-            if out.len() > STRING_BYTES_MAX {
-                return Err(PdfError::LimitExceeded("string longer than STRING_BYTES_MAX"));
-            }
+        let rest = &self.data[self.pos..];
+        let (out, end) = decode_hex(rest).ok_or_else(|| PdfError::malformed("invalid character in hex string"))?;
+        let end = end.ok_or_else(eof)?;
+        if out.len() > STRING_BYTES_MAX {
+            return Err(PdfError::LimitExceeded("string longer than STRING_BYTES_MAX"));
         }
-        if let Some(h) = high {
-            out.push(h << 4);
-        }
+        self.pos += end;
         Ok(out)
     }
 
