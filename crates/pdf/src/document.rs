@@ -4,7 +4,7 @@
 
 use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::bytes::find;
 use crate::crypt::{EncryptionInfo, Handler};
@@ -42,7 +42,8 @@ struct ObjStm {
     offsets: Vec<(u32, usize)>,
 }
 
-/// A PDF document borrowed from an input buffer. Not thread-safe (interior caches).
+/// A PDF document borrowed from an input buffer. `Send` (it may move between threads or be held
+/// across `.await`) but not `Sync`: its caches use interior mutability.
 pub struct Document<'a> {
     /// The complete input.
     data: &'a [u8],
@@ -70,7 +71,7 @@ pub struct Document<'a> {
     /// Decrypted objects parsed so far.
     cache: RefCell<HashMap<ObjRef, Object>>,
     /// Decoded object streams.
-    objstms: RefCell<HashMap<u32, Rc<ObjStm>>>,
+    objstms: RefCell<HashMap<u32, Arc<ObjStm>>>,
     /// Full-file scan, built on first need (wrong offsets).
     scan: OnceCell<Scan>,
     /// Current depth of nested loads (indirect /Length, object streams).
@@ -538,7 +539,7 @@ impl<'a> Document<'a> {
         found
     }
 
-    fn objstm(&self, num: u32) -> Result<Rc<ObjStm>, PdfError> {
+    fn objstm(&self, num: u32) -> Result<Arc<ObjStm>, PdfError> {
         if let Some(s) = self.objstms.borrow().get(&num) {
             return Ok(s.clone());
         }
@@ -572,7 +573,7 @@ impl<'a> Document<'a> {
             };
             offsets.push((obj_num, pos));
         }
-        let stm = Rc::new(ObjStm { data, offsets });
+        let stm = Arc::new(ObjStm { data, offsets });
         self.objstms.borrow_mut().insert(num, stm.clone());
         Ok(stm)
     }

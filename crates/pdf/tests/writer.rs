@@ -143,3 +143,12 @@ fn serialization_escapes_names_and_strings_and_keeps_key_order() {
         "<</Z /A#20B#23#28/A (a\\(b\\)\\\\c\\r\\n)/H <00FF>/R [0.5 -2 true null]>>"
     );
 }
+
+#[test]
+fn documents_and_errors_can_move_between_threads() {
+    // Document is Send (not Sync); an IncrementalUpdate borrows it and stays on one thread.
+    fn assert_send<T: Send>() {}
+    assert_send::<Document<'static>>();
+    assert_send::<meterai_pdf::Appended>();
+    assert_send::<meterai_pdf::PdfError>();
+}
