@@ -27,6 +27,7 @@
 //! # }
 //! ```
 
+mod budget;
 mod bytes;
 mod crypt;
 mod document;

@@ -351,3 +351,17 @@ fn a_flate_bomb_is_stopped_at_the_decompression_limit() {
     let o = doc.resolve(ObjRef::new(10, 0)).expect("resolve");
     assert_eq!(doc.decode_stream(o.as_stream().expect("stream")).map_err(|e| e.code()).err(), Some("LIMIT_EXCEEDED"));
 }
+
+#[test]
+fn a_file_of_unterminated_objects_is_refused_in_linear_time() {
+    // Every object opens a string that never closes: a naive repair scan would re-read the rest
+    // of the file for each of them.
+    let mut bytes = b"%PDF-1.4\n".to_vec();
+    for i in 1..15_000 {
+        bytes.extend_from_slice(format!("{i} 0 obj\n<</Type/Catalog/Pages (\ntrailer\n<</Root {i} 0 R/X (\n").as_bytes());
+    }
+    let started = std::time::Instant::now();
+    let result = Document::open(&bytes, None);
+    assert!(result.is_err());
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "took {:?}", started.elapsed());
+}
