@@ -77,3 +77,30 @@ pub(crate) fn hex_val(b: u8) -> Option<u8> {
         _ => None,
     }
 }
+
+/// Hex data up to `>` (or the end), white space ignored, an odd final digit padded with 0 (the
+/// rule for both hex strings and ASCIIHexDecode). Returns the bytes and whether `>` was found
+/// (and its position + 1), or None on a non-hex character.
+pub(crate) fn decode_hex(data: &[u8]) -> Option<(Vec<u8>, Option<usize>)> {
+    let mut out = Vec::with_capacity(data.len() / 2);
+    let mut high: Option<u8> = None;
+    let mut end = None;
+    for (i, &b) in data.iter().enumerate() {
+        if b == b'>' {
+            end = Some(i + 1);
+            break;
+        }
+        if let Some(v) = hex_val(b) {
+            match high.take() {
+                None => high = Some(v),
+                Some(h) => out.push(h << 4 | v),
+            }
+        } else if !is_ws(b) {
+            return None;
+        }
+    }
+    if let Some(h) = high {
+        out.push(h << 4);
+    }
+    Some((out, end))
+}

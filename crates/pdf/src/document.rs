@@ -4,8 +4,9 @@
 
 use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
+use crate::budget::WorkBudget;
 use crate::bytes::find;
 use crate::crypt::{EncryptionInfo, Handler};
 use crate::error::PdfError;
@@ -42,7 +43,8 @@ struct ObjStm {
     offsets: Vec<(u32, usize)>,
 }
 
-/// A PDF document borrowed from an input buffer. Not thread-safe (interior caches).
+/// A PDF document borrowed from an input buffer. `Send` (it may move between threads or be held
+/// across `.await`) but not `Sync`: its caches use interior mutability.
 pub struct Document<'a> {
     /// The complete input.
     data: &'a [u8],
@@ -70,13 +72,15 @@ pub struct Document<'a> {
     /// Decrypted objects parsed so far.
     cache: RefCell<HashMap<ObjRef, Object>>,
     /// Decoded object streams.
-    objstms: RefCell<HashMap<u32, Rc<ObjStm>>>,
+    objstms: RefCell<HashMap<u32, Arc<ObjStm>>>,
     /// Full-file scan, built on first need (wrong offsets).
     scan: OnceCell<Scan>,
     /// Current depth of nested loads (indirect /Length, object streams).
     nesting: Cell<usize>,
     /// Next free object number.
     size: u32,
+    /// Bytes the parser may still examine (stops quadratic work on hostile files).
+    work: WorkBudget,
 }
 
 /// Where `%PDF-` starts: within the first `HEADER_SEARCH_BYTES` as the spec allows, else at the
@@ -148,10 +152,11 @@ impl<'a> Document<'a> {
             scan: OnceCell::new(),
             nesting: Cell::new(0),
             size: 0,
+            work: WorkBudget::for_file(bytes.len()),
         };
         let chain = xref::find_startxref(bytes)
             .ok_or(PdfError::DamagedXref("no startxref"))
-            .and_then(|sx| xref::read_chain(bytes, header_offset, sx));
+            .and_then(|sx| xref::read_chain(bytes, header_offset, sx, &doc.work));
         let chain_ok = match chain {
             Ok(chain) => {
                 doc.map = chain.map;
@@ -165,10 +170,11 @@ impl<'a> Document<'a> {
             Err(_) => false,
         };
         if !chain_ok {
-            if header.is_none() && repair::scan(bytes).objects.is_empty() {
+            let scan = repair::scan(bytes);
+            if header.is_none() && scan.objects.is_empty() {
                 return Err(PdfError::NotPdf("no PDF header and no PDF objects"));
             }
-            doc.rebuild()?;
+            doc.rebuild(scan)?;
         }
         doc.unlock(password)?;
         if doc.rebuilt && doc.crypt.is_some() {
@@ -211,8 +217,7 @@ impl<'a> Document<'a> {
     }
 
     /// Rebuild the xref from a full scan (the chain is unusable).
-    fn rebuild(&mut self) -> Result<(), PdfError> {
-        let scan = repair::scan(self.data);
+    fn rebuild(&mut self, scan: Scan) -> Result<(), PdfError> {
         self.rebuilt = true;
         self.repaired.set(true);
         self.sections.clear();
@@ -496,7 +501,7 @@ impl<'a> Document<'a> {
                         .map(|(_, p)| *p)
                         .ok_or_else(|| PdfError::malformed(format!("object {} not in its object stream", r.num)))?,
                 };
-                parse_object_at(&stm.data, pos)
+                parse_object_at(&stm.data, pos, &self.work)
             }
         }
     }
@@ -504,14 +509,14 @@ impl<'a> Document<'a> {
     fn load_in_file(&self, r: ObjRef, offset: usize) -> Result<Object, PdfError> {
         let mut length = |lr: ObjRef| self.resolve(lr).ok().and_then(|o| o.as_int());
         if let Some(pos) = self.locate(r, offset) {
-            return parse_indirect(self.data, pos, &mut length).map(|(_, o)| o);
+            return parse_indirect(self.data, pos, &self.work, &mut length).map(|(_, o)| o);
         }
         // The entry is wrong: find the object by scanning.
         let scan = self.scan.get_or_init(|| repair::scan(self.data));
         match scan.objects.get(&r.num) {
             Some((generation, pos)) if *generation == r.generation => {
                 self.repaired.set(true);
-                parse_indirect(self.data, *pos, &mut length).map(|(_, o)| o)
+                parse_indirect(self.data, *pos, &self.work, &mut length).map(|(_, o)| o)
             }
             _ => Err(PdfError::malformed(format!("object {} {} not found at its xref offset", r.num, r.generation))),
         }
@@ -538,7 +543,7 @@ impl<'a> Document<'a> {
         found
     }
 
-    fn objstm(&self, num: u32) -> Result<Rc<ObjStm>, PdfError> {
+    fn objstm(&self, num: u32) -> Result<Arc<ObjStm>, PdfError> {
         if let Some(s) = self.objstms.borrow().get(&num) {
             return Ok(s.clone());
         }
@@ -559,7 +564,9 @@ impl<'a> Document<'a> {
         if n > OBJSTM_OBJECTS_MAX {
             return Err(PdfError::LimitExceeded("object stream /N above OBJSTM_OBJECTS_MAX"));
         }
+        self.work.check()?;
         let data = self.decode_stream(&s)?;
+        self.work.spend(data.len());
         let mut p = Parser::new(&data, 0);
         let mut offsets = Vec::with_capacity(n);
         for _ in 0..n {
@@ -572,7 +579,7 @@ impl<'a> Document<'a> {
             };
             offsets.push((obj_num, pos));
         }
-        let stm = Rc::new(ObjStm { data, offsets });
+        let stm = Arc::new(ObjStm { data, offsets });
         self.objstms.borrow_mut().insert(num, stm.clone());
         Ok(stm)
     }

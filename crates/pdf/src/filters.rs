@@ -3,7 +3,7 @@
 
 use std::io::Read;
 
-use crate::bytes::{hex_val, is_ws};
+use crate::bytes::{decode_hex, is_ws};
 use crate::error::PdfError;
 use crate::limits::DECOMPRESSED_BYTES_MAX;
 use crate::object::Dict;
@@ -134,25 +134,7 @@ fn tiff(mut data: Vec<u8>, row_len: usize, colors: usize, bpc: usize) -> Result<
 }
 
 fn ascii_hex(data: &[u8]) -> Result<Vec<u8>, PdfError> {
-    let mut out = Vec::with_capacity(data.len() / 2);
-    let mut high: Option<u8> = None;
-    for &b in data {
-        if b == b'>' {
-            break;
-        }
-        if let Some(v) = hex_val(b) {
-            match high.take() {
-                None => high = Some(v),
-                Some(h) => out.push(h << 4 | v),
-            }
-        } else if !is_ws(b) {
-            return Err(PdfError::malformed("invalid ASCIIHex data"));
-        }
-    }
-    if let Some(h) = high {
-        out.push(h << 4);
-    }
-    Ok(out)
+    decode_hex(data).map(|(out, _)| out).ok_or_else(|| PdfError::malformed("invalid ASCIIHex data"))
 }
 
 fn ascii85(data: &[u8]) -> Result<Vec<u8>, PdfError> {

@@ -7,7 +7,27 @@
 //!   same kind as the original, returning only the bytes to append.
 //! - Every structural limit is a named constant in [`limits`]; hostile input yields a
 //!   [`PdfError`] (see [`PdfError::code`]), never a panic or a hang.
+//!
+//! ```
+//! use meterai_pdf::{Dict, Document, IncrementalUpdate, Object};
+//!
+//! # fn stamp(input: &[u8]) -> Result<Vec<u8>, meterai_pdf::PdfError> {
+//! let doc = Document::open(input, None)?;
+//! let page = doc.page(0)?;
+//! let mut up = IncrementalUpdate::new(&doc);
+//! let annot = up.alloc();
+//! up.put(annot, Object::Dict(Dict::new()));
+//! let mut page_dict = page.dict.clone();
+//! page_dict.insert(b"Annots".to_vec(), Object::Array(vec![Object::Ref(annot)]));
+//! up.put(page.obj, Object::Dict(page_dict));
+//! let appended = up.finish()?;
+//! let mut output = input.to_vec(); // the caller decides how to store input + tail
+//! output.extend_from_slice(&appended.tail);
+//! # Ok(output)
+//! # }
+//! ```
 
+mod budget;
 mod bytes;
 mod crypt;
 mod document;

@@ -47,8 +47,28 @@ pub const STRING_BYTES_MAX: usize = 32 * 1024 * 1024;
 /// Longest name object, in decoded bytes (the spec suggests 127; real files exceed it a little).
 pub const NAME_BYTES_MAX: usize = 4096;
 
+/// Bytes of input the object parser may examine for one document, as a multiple of the file
+/// size (plus `PARSE_WORK_BASE_BYTES`). One object can legitimately run to the end of the file
+/// (an unterminated string, a stream without a usable /Length); this budget stops a file made of
+/// thousands of such objects from turning page walks or repair into quadratic work.
+pub const PARSE_WORK_FILE_FACTOR: usize = 8;
+
+/// Fixed part of the parse work budget, in bytes (covers decoded object streams of small files).
+pub const PARSE_WORK_BASE_BYTES: usize = 16 * 1024 * 1024;
+
 /// Most `N G obj` headers recorded while rebuilding a damaged xref by scanning, in objects.
 pub const SCAN_OBJECTS_MAX: usize = 2_000_000;
+
+/// Most bytes the repair scanner reads after an object header or `trailer` keyword to classify or
+/// parse that dictionary, in bytes. Keeps a scan linear even when every object is unterminated.
+pub const SCAN_DICT_WINDOW_BYTES: usize = 16 * 1024;
+
+/// Most bytes after an object header searched for its `/Type` during a repair scan, in bytes.
+pub const SCAN_TYPE_WINDOW_BYTES: usize = 1024;
+
+/// Most `trailer` dictionaries (and xref-stream dictionaries) parsed by one repair scan, in
+/// dictionaries.
+pub const SCAN_TRAILERS_MAX: usize = 1024;
 
 /// How far into the file the `%PDF-` header is searched for, in bytes.
 pub const HEADER_SEARCH_BYTES: usize = 1024;

@@ -1,7 +1,8 @@
 //! Lexer and object parser over a byte slice. Recursion is bounded by `OBJECT_DEPTH_MAX`; every
 //! read is bounds-checked, so any byte sequence yields an object or an error.
 
-use crate::bytes::{find, hex_val, is_regular, is_ws, parse_uint};
+use crate::bytes::{decode_hex, find, hex_val, is_regular, is_ws, parse_uint};
+use crate::budget::WorkBudget;
 use crate::error::PdfError;
 use crate::limits::{NAME_BYTES_MAX, OBJECT_DEPTH_MAX, STRING_BYTES_MAX};
 use crate::object::{Dict, ObjRef, Object, PdfString, Stream};
@@ -196,6 +197,14 @@ impl<'a> Parser<'a> {
         let mut out = Vec::new();
         let mut nesting = 1usize;
         loop {
+            // Copy the run of ordinary bytes in one go (strings can be megabytes long).
+            let rest = &self.data[self.pos..];
+            let run = rest.iter().position(|&c| matches!(c, b'(' | b')' | b'\\' | b'\r')).unwrap_or(rest.len());
+            out.extend_from_slice(&rest[..run]);
+            self.pos += run;
+            if out.len() > STRING_BYTES_MAX {
+                return Err(PdfError::LimitExceeded("string longer than STRING_BYTES_MAX"));
+            }
             let b = self.peek().ok_or_else(eof)?;
             self.pos += 1;
             match b {
@@ -257,29 +266,13 @@ impl<'a> Parser<'a> {
     }
 
     fn hex_body(&mut self) -> Result<Vec<u8>, PdfError> {
-        let mut out = Vec::new();
-        let mut high: Option<u8> = None;
-        loop {
-            let b = self.peek().ok_or_else(eof)?;
-            self.pos += 1;
-            if b == b'>' {
-                break;
-            }
-            if let Some(v) = hex_val(b) {
-                match high.take() {
-                    None => high = Some(v),
-                    Some(h) => out.push(h << 4 | v),
-                }
-            } else if !is_ws(b) {
-                return Err(PdfError::malformed("invalid character in hex string"));
-            }
-            if out.len() > STRING_BYTES_MAX {
-                return Err(PdfError::LimitExceeded("string longer than STRING_BYTES_MAX"));
-            }
+        let rest = &self.data[self.pos..];
+        let (out, end) = decode_hex(rest).ok_or_else(|| PdfError::malformed("invalid character in hex string"))?;
+        let end = end.ok_or_else(eof)?;
+        if out.len() > STRING_BYTES_MAX {
+            return Err(PdfError::LimitExceeded("string longer than STRING_BYTES_MAX"));
         }
-        if let Some(h) = high {
-            out.push(h << 4);
-        }
+        self.pos += end;
         Ok(out)
     }
 
@@ -363,23 +356,40 @@ pub(crate) fn parse_obj_header(data: &[u8], pos: usize) -> Option<(ObjRef, usize
     Some((ObjRef::new(num, generation), p.pos))
 }
 
-/// Parse an indirect object at `pos`. `stream_length` resolves an indirect /Length (None when it
-/// cannot). Returns the header's reference and the object (a stream keeps its raw bytes).
+/// Parse an indirect object at `pos`, charging the bytes examined to `budget`. `stream_length`
+/// resolves an indirect /Length (None when it cannot). Returns the header's reference and the
+/// object (a stream keeps its raw bytes).
 pub(crate) fn parse_indirect(
     data: &[u8],
     pos: usize,
+    budget: &WorkBudget,
     stream_length: &mut dyn FnMut(ObjRef) -> Option<i64>,
 ) -> Result<(ObjRef, Object), PdfError> {
+    budget.check()?;
+    let result = parse_indirect_inner(data, pos, stream_length);
+    let end = match &result {
+        Ok((_, _, end)) => *end,
+        Err(_) => data.len(),
+    };
+    budget.spend(end.saturating_sub(pos));
+    result.map(|(r, o, _)| (r, o))
+}
+
+fn parse_indirect_inner(
+    data: &[u8],
+    pos: usize,
+    stream_length: &mut dyn FnMut(ObjRef) -> Option<i64>,
+) -> Result<(ObjRef, Object, usize), PdfError> {
     let (r, body) = parse_obj_header(data, pos)
         .ok_or_else(|| PdfError::malformed(format!("no `N G obj` at offset {pos}")))?;
     let mut p = Parser::new(data, body);
     let obj = p.object(0)?;
     let Object::Dict(dict) = obj else {
-        return Ok((r, obj));
+        return Ok((r, obj, p.pos));
     };
     p.skip_ws();
     if !data[p.pos..].starts_with(b"stream") {
-        return Ok((r, Object::Dict(dict)));
+        return Ok((r, Object::Dict(dict), p.pos));
     }
     p.pos += 6;
     // The keyword is followed by CRLF or LF; tolerate a lone CR or spaces before it.
@@ -404,7 +414,7 @@ pub(crate) fn parse_indirect(
         .filter(|&end| end <= data.len() && endstream_follows(data, end))
         .or_else(|| find_endstream(data, start));
     let end = raw_end.ok_or_else(|| PdfError::malformed("stream without endstream"))?;
-    Ok((r, Object::Stream(Stream { dict, raw: data[start..end].to_vec() })))
+    Ok((r, Object::Stream(Stream { dict, raw: data[start..end].to_vec() }), end))
 }
 
 fn endstream_follows(data: &[u8], at: usize) -> bool {
@@ -428,9 +438,15 @@ fn find_endstream(data: &[u8], start: usize) -> Option<usize> {
     Some(end)
 }
 
-/// Parse one object from a standalone buffer (e.g. inside an object stream).
-pub(crate) fn parse_object_at(data: &[u8], pos: usize) -> Result<Object, PdfError> {
-    Parser::new(data, pos).object(0)
+/// Parse one object from a standalone buffer (e.g. inside an object stream), charging the bytes
+/// examined to `budget`.
+pub(crate) fn parse_object_at(data: &[u8], pos: usize, budget: &WorkBudget) -> Result<Object, PdfError> {
+    budget.check()?;
+    let mut p = Parser::new(data, pos);
+    let result = p.object(0);
+    let end = if result.is_ok() { p.pos } else { data.len() };
+    budget.spend(end.saturating_sub(pos));
+    result
 }
 
 #[cfg(test)]
@@ -440,7 +456,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn parse(text: &[u8]) -> Result<Object, PdfError> {
-        parse_object_at(text, 0)
+        parse_object_at(text, 0, &WorkBudget::for_file(text.len()))
     }
 
     #[test]
@@ -516,7 +532,7 @@ mod tests {
         #[test]
         fn arbitrary_bytes_never_panic_the_parser(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
             let _ = parse(&bytes);
-            let _ = parse_indirect(&bytes, 0, &mut |_| Some(3));
+            let _ = parse_indirect(&bytes, 0, &WorkBudget::for_file(bytes.len()), &mut |_| Some(3));
         }
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::bytes::{find, is_regular, is_ws};
-use crate::limits::SCAN_OBJECTS_MAX;
+use crate::limits::{SCAN_DICT_WINDOW_BYTES, SCAN_OBJECTS_MAX, SCAN_TRAILERS_MAX, SCAN_TYPE_WINDOW_BYTES};
 use crate::object::{Dict, ObjRef, Object};
 use crate::parser::{parse_obj_header, Parser};
 
@@ -71,23 +71,55 @@ pub(crate) fn scan(data: &[u8]) -> Scan {
             break;
         }
         out.objects.insert(r.num, (r.generation, start));
-        // Look at the dictionary only (not the stream data) to classify the object.
-        if let Ok(Object::Dict(d)) = Parser::new(data, body).object(0) {
-            match d.get_name(b"Type") {
-                Some(b"XRef") => out.trailers.push((start, d)),
-                Some(b"ObjStm") => out.object_streams.push((r, start)),
-                Some(b"Catalog") => out.catalogs.push(r),
-                _ => {}
+        // Classify by the first /Type in a short window (cheap and bounded), then parse the
+        // dictionary (in a bounded window) only for xref streams, whose dictionary is a trailer.
+        match sniff_type(data, body) {
+            Some(b"XRef") if out.trailers.len() < SCAN_TRAILERS_MAX => {
+                if let Some(d) = dict_at(data, body) {
+                    out.trailers.push((start, d));
+                }
             }
+            Some(b"ObjStm") => out.object_streams.push((r, start)),
+            Some(b"Catalog") => out.catalogs.push(r),
+            _ => {}
         }
     }
     let mut from = 0;
     while let Some(at) = find(data, b"trailer", from) {
         from = at + 7;
-        if let Ok(Object::Dict(d)) = Parser::new(data, at + 7).object(0) {
+        if out.trailers.len() >= SCAN_TRAILERS_MAX {
+            break;
+        }
+        if let Some(d) = dict_at(data, at + 7) {
             out.trailers.push((at, d));
         }
     }
     out.trailers.sort_by_key(|(pos, _)| *pos);
     out
+}
+
+/// Parse the dictionary at `pos`, reading at most `SCAN_DICT_WINDOW_BYTES`.
+fn dict_at(data: &[u8], pos: usize) -> Option<Dict> {
+    let end = pos.saturating_add(SCAN_DICT_WINDOW_BYTES).min(data.len());
+    match Parser::new(&data[..end], pos).object(0) {
+        Ok(Object::Dict(d)) => Some(d),
+        _ => None,
+    }
+}
+
+/// The name after the first `/Type` within `SCAN_TYPE_WINDOW_BYTES` of a dictionary at `pos`.
+fn sniff_type(data: &[u8], pos: usize) -> Option<&[u8]> {
+    let mut p = Parser::new(data, pos);
+    p.skip_ws();
+    if !data[p.pos..].starts_with(b"<<") {
+        return None;
+    }
+    let end = p.pos.saturating_add(SCAN_TYPE_WINDOW_BYTES).min(data.len());
+    let window = &data[p.pos..end];
+    let at = find(window, b"/Type", 0)? + 5;
+    let rest = &window[at..];
+    let start = rest.iter().position(|&b| !is_ws(b))?;
+    let name = rest[start..].strip_prefix(b"/")?;
+    let len = name.iter().position(|&b| !is_regular(b)).unwrap_or(name.len());
+    Some(&name[..len])
 }

@@ -3,6 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::bytes::{find, is_ws, parse_uint, rfind};
+use crate::budget::WorkBudget;
 use crate::error::PdfError;
 use crate::limits::{STARTXREF_SEARCH_BYTES, XREF_ENTRIES_MAX, XREF_SECTIONS_MAX};
 use crate::object::{Dict, ObjRef, Object};
@@ -66,7 +67,12 @@ pub(crate) fn find_startxref(data: &[u8]) -> Option<usize> {
 }
 
 /// Follow the chain from `startxref`. Any unreadable section is an error (the caller repairs).
-pub(crate) fn read_chain(data: &[u8], header: usize, startxref: usize) -> Result<Chain, PdfError> {
+pub(crate) fn read_chain(
+    data: &[u8],
+    header: usize,
+    startxref: usize,
+    budget: &WorkBudget,
+) -> Result<Chain, PdfError> {
     let mut sections: Vec<Section> = Vec::new();
     let mut map: HashMap<u32, Entry> = HashMap::new();
     let mut trailer = Dict::new();
@@ -81,7 +87,7 @@ pub(crate) fn read_chain(data: &[u8], header: usize, startxref: usize) -> Result
         if sections.len() >= XREF_SECTIONS_MAX {
             return Err(PdfError::LimitExceeded("more xref sections than XREF_SECTIONS_MAX"));
         }
-        let section = read_section(data, header, offset)?;
+        let section = read_section(data, header, offset, budget)?;
         for (num, e) in &section.entries {
             map.entry(*num).or_insert(*e);
         }
@@ -122,14 +128,14 @@ fn section_start(data: &[u8], header: usize, offset: usize) -> Option<(usize, bo
     None
 }
 
-fn read_section(data: &[u8], header: usize, offset: usize) -> Result<Section, PdfError> {
+fn read_section(data: &[u8], header: usize, offset: usize, budget: &WorkBudget) -> Result<Section, PdfError> {
     let (pos, is_table) = section_start(data, header, offset)
         .ok_or(PdfError::DamagedXref("startxref or /Prev does not point at an xref section"))?;
     if is_table {
         let (mut entries, trailer) = read_table(data, pos)?;
         if let Some(stm) = trailer.get_int(b"XRefStm").and_then(|o| usize::try_from(o).ok())
             && let Some((spos, false)) = section_start(data, header, stm)
-            && let Ok((stm_entries, _)) = read_stream(data, spos)
+            && let Ok((stm_entries, _)) = read_stream(data, spos, budget)
         {
             // Hybrid file: the stream adds the objects in object streams; a table entry wins
             // unless it only marks the number free.
@@ -143,7 +149,7 @@ fn read_section(data: &[u8], header: usize, offset: usize) -> Result<Section, Pd
         }
         Ok(Section { offset, kind: XrefKind::Table, entries, trailer })
     } else {
-        let (entries, trailer) = read_stream(data, pos)?;
+        let (entries, trailer) = read_stream(data, pos, budget)?;
         Ok(Section { offset, kind: XrefKind::Stream, entries, trailer })
     }
 }
@@ -203,9 +209,15 @@ pub(crate) fn read_table(data: &[u8], pos: usize) -> Result<(Vec<(u32, Entry)>, 
 }
 
 /// Parse an xref stream object at `pos`.
-pub(crate) fn read_stream(data: &[u8], pos: usize) -> Result<(Vec<(u32, Entry)>, Dict), PdfError> {
-    let (_, obj) = parse_indirect(data, pos, &mut |_| None)
-        .map_err(|_| PdfError::DamagedXref("unreadable xref stream"))?;
+pub(crate) fn read_stream(
+    data: &[u8],
+    pos: usize,
+    budget: &WorkBudget,
+) -> Result<(Vec<(u32, Entry)>, Dict), PdfError> {
+    let (_, obj) = parse_indirect(data, pos, budget, &mut |_| None).map_err(|e| match e {
+        PdfError::LimitExceeded(what) => PdfError::LimitExceeded(what),
+        _ => PdfError::DamagedXref("unreadable xref stream"),
+    })?;
     let Object::Stream(s) = obj else {
         return Err(PdfError::DamagedXref("xref offset points at a non-stream object"));
     };

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::build::{one_page, PdfBuilder};
+use common::build::{one_page, simple_doc, with_prefix, with_startxref, PdfBuilder};
 use meterai_pdf::{limits, Document, ObjRef, Object, XrefKind};
 
 fn code(bytes: &[u8]) -> &'static str {
@@ -15,9 +15,7 @@ fn code(bytes: &[u8]) -> &'static str {
 
 #[test]
 fn a_classic_table_file_opens_lazily_and_reads_page_one() {
-    let mut b = PdfBuilder::new();
-    one_page(&mut b).xref_table("/Size 5/Root 1 0 R");
-    let bytes = b.bytes();
+    let bytes = simple_doc();
     let doc = Document::open(&bytes, None).expect("opens");
     assert_eq!(doc.xref_kind(), XrefKind::Table);
     assert!(!doc.repaired());
@@ -200,9 +198,7 @@ fn a_reference_chain_longer_than_the_limit_is_refused() {
 
 #[test]
 fn free_missing_and_wrong_generation_objects_resolve_to_null() {
-    let mut b = PdfBuilder::new();
-    one_page(&mut b).xref_table("/Size 5/Root 1 0 R");
-    let bytes = b.bytes();
+    let bytes = simple_doc();
     let doc = Document::open(&bytes, None).expect("opens");
     assert_eq!(doc.resolve(ObjRef::new(0, 65535)).expect("free"), Object::Null);
     assert_eq!(doc.resolve(ObjRef::new(999, 0)).expect("missing"), Object::Null);
@@ -239,18 +235,14 @@ fn a_file_larger_than_the_limit_is_refused_with_too_large() {
 
 #[test]
 fn a_truncated_file_is_refused_with_truncated() {
-    let mut b = PdfBuilder::new();
-    one_page(&mut b).xref_table("/Size 5/Root 1 0 R");
-    let bytes = b.bytes();
+    let bytes = simple_doc();
     let cut = bytes.windows(7).position(|w| w == b"2 0 obj").expect("obj 2") - 1;
     assert_eq!(code(&bytes[..cut]), "TRUNCATED");
 }
 
 #[test]
 fn a_file_cut_after_its_objects_still_opens_by_repair() {
-    let mut b = PdfBuilder::new();
-    one_page(&mut b).xref_table("/Size 5/Root 1 0 R");
-    let bytes = b.bytes();
+    let bytes = simple_doc();
     let cut = bytes.windows(4).position(|w| w == b"xref").expect("xref");
     let doc = Document::open(&bytes[..cut], None).expect("repaired");
     assert!(doc.repaired());
@@ -259,10 +251,7 @@ fn a_file_cut_after_its_objects_still_opens_by_repair() {
 
 #[test]
 fn garbage_before_the_header_shifts_offsets_and_is_reported() {
-    let mut b = PdfBuilder::new();
-    one_page(&mut b).xref_table("/Size 5/Root 1 0 R");
-    let mut bytes = b"<html>502 Bad Gateway</html>\n".to_vec();
-    bytes.extend_from_slice(&b.bytes());
+    let bytes = with_prefix(b"<html>502 Bad Gateway</html>\n", &simple_doc());
     let doc = Document::open(&bytes, None).expect("opens");
     assert_eq!(doc.header_offset(), 29);
     assert!(!doc.repaired());
@@ -271,21 +260,15 @@ fn garbage_before_the_header_shifts_offsets_and_is_reported() {
 
 #[test]
 fn a_wrong_startxref_is_repaired_by_scanning() {
-    let mut b = PdfBuilder::new();
-    one_page(&mut b).xref_table("/Size 5/Root 1 0 R");
-    let text = String::from_utf8_lossy(&b.bytes()).into_owned();
-    let at = text.rfind("startxref\n").expect("startxref") + 10;
-    let broken = format!("{}{}\n%%EOF\n", &text[..at], 3);
-    let doc = Document::open(broken.as_bytes(), None).expect("repaired");
+    let broken = with_startxref(&simple_doc(), 3);
+    let doc = Document::open(&broken, None).expect("repaired");
     assert!(doc.repaired());
     assert_eq!(doc.page(0).expect("page").obj, ObjRef::new(3, 0));
 }
 
 #[test]
 fn a_missing_trailer_is_repaired_by_finding_the_catalog() {
-    let mut b = PdfBuilder::new();
-    one_page(&mut b).xref_table("/Size 5/Root 1 0 R");
-    let text = String::from_utf8_lossy(&b.bytes()).replace("trailer\n<</Size 5/Root 1 0 R>>", &" ".repeat(30));
+    let text = String::from_utf8_lossy(&simple_doc()).replace("trailer\n<</Size 5/Root 1 0 R>>", &" ".repeat(30));
     let doc = Document::open(text.as_bytes(), None).expect("repaired");
     assert!(doc.repaired());
     assert_eq!(doc.catalog().expect("catalog").0, ObjRef::new(1, 0));
@@ -293,9 +276,7 @@ fn a_missing_trailer_is_repaired_by_finding_the_catalog() {
 
 #[test]
 fn an_xref_entry_a_few_bytes_off_is_tolerated() {
-    let mut b = PdfBuilder::new();
-    one_page(&mut b).xref_table("/Size 5/Root 1 0 R");
-    let text = String::from_utf8_lossy(&b.bytes()).into_owned();
+    let text = String::from_utf8_lossy(&simple_doc()).into_owned();
     // Shift object 3's entry by two bytes.
     let three = text.find("3 0 obj").expect("obj 3");
     let wrong = format!("{:010} 00000 n", three + 2);
@@ -308,9 +289,7 @@ fn an_xref_entry_a_few_bytes_off_is_tolerated() {
 
 #[test]
 fn a_prev_loop_triggers_a_rebuild_rather_than_a_hang() {
-    let mut b = PdfBuilder::new();
-    one_page(&mut b).xref_table("/Size 5/Root 1 0 R");
-    let text = String::from_utf8_lossy(&b.bytes()).into_owned();
+    let text = String::from_utf8_lossy(&simple_doc()).into_owned();
     let xref_at = text.find("xref\n").expect("xref");
     let broken = text.replace("/Root 1 0 R>>", &format!("/Root 1 0 R/Prev {xref_at}>>"));
     let doc = Document::open(broken.as_bytes(), None).expect("opens");
@@ -371,4 +350,18 @@ fn a_flate_bomb_is_stopped_at_the_decompression_limit() {
     let doc = Document::open(&bytes, None).expect("opens");
     let o = doc.resolve(ObjRef::new(10, 0)).expect("resolve");
     assert_eq!(doc.decode_stream(o.as_stream().expect("stream")).map_err(|e| e.code()).err(), Some("LIMIT_EXCEEDED"));
+}
+
+#[test]
+fn a_file_of_unterminated_objects_is_refused_in_linear_time() {
+    // Every object opens a string that never closes: a naive repair scan would re-read the rest
+    // of the file for each of them.
+    let mut bytes = b"%PDF-1.4\n".to_vec();
+    for i in 1..15_000 {
+        bytes.extend_from_slice(format!("{i} 0 obj\n<</Type/Catalog/Pages (\ntrailer\n<</Root {i} 0 R/X (\n").as_bytes());
+    }
+    let started = std::time::Instant::now();
+    let result = Document::open(&bytes, None);
+    assert!(result.is_err());
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "took {:?}", started.elapsed());
 }

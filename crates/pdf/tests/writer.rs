@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::build::{one_page, PdfBuilder};
+use common::build::{one_page, simple_doc, with_prefix, with_startxref, PdfBuilder};
 use meterai_pdf::{serialize, Dict, Document, IncrementalUpdate, ObjRef, Object, PdfString, Stream, XrefKind};
 
 fn append(bytes: &[u8], tail: &[u8]) -> Vec<u8> {
@@ -75,9 +75,7 @@ fn an_update_to_an_xref_stream_file_appends_an_xref_stream() {
 
 #[test]
 fn the_same_update_twice_gives_identical_bytes() {
-    let mut b = PdfBuilder::new();
-    one_page(&mut b).xref_table("/Size 5/Root 1 0 R");
-    let bytes = b.bytes();
+    let bytes = simple_doc();
     let doc = Document::open(&bytes, None).expect("opens");
     let run = || {
         let mut up = IncrementalUpdate::new(&doc);
@@ -89,9 +87,7 @@ fn the_same_update_twice_gives_identical_bytes() {
 
 #[test]
 fn a_missing_final_newline_is_added_before_the_update() {
-    let mut b = PdfBuilder::new();
-    one_page(&mut b).xref_table("/Size 5/Root 1 0 R");
-    let mut bytes = b.bytes();
+    let mut bytes = simple_doc();
     bytes.pop();
     let doc = Document::open(&bytes, None).expect("opens");
     let appended = IncrementalUpdate::new(&doc).finish().expect("finish");
@@ -102,12 +98,8 @@ fn a_missing_final_newline_is_added_before_the_update() {
 
 #[test]
 fn a_rebuilt_document_gets_a_complete_xref_without_prev() {
-    let mut b = PdfBuilder::new();
-    one_page(&mut b).xref_table("/Size 5/Root 1 0 R");
-    let text = String::from_utf8_lossy(&b.bytes()).into_owned();
-    let at = text.rfind("startxref\n").expect("startxref") + 10;
-    let broken = format!("{}{}\n%%EOF\n", &text[..at], 7);
-    let doc = Document::open(broken.as_bytes(), None).expect("repaired");
+    let broken = with_startxref(&simple_doc(), 7);
+    let doc = Document::open(&broken, None).expect("repaired");
     assert!(doc.rebuilt());
     let mut up = IncrementalUpdate::new(&doc);
     let r = up.alloc();
@@ -116,7 +108,7 @@ fn a_rebuilt_document_gets_a_complete_xref_without_prev() {
     let tail = String::from_utf8_lossy(&appended.tail).into_owned();
     assert!(!tail.contains("/Prev"), "{tail}");
     assert!(tail.contains("0 6\n0000000000 65535 f"), "{tail}");
-    let out = append(broken.as_bytes(), &appended.tail);
+    let out = append(&broken, &appended.tail);
     let again = Document::open(&out, None).expect("reopens");
     assert!(!again.repaired(), "the appended complete xref makes the file whole again");
     assert_eq!(again.resolve(r).expect("new"), Object::Int(7));
@@ -125,10 +117,7 @@ fn a_rebuilt_document_gets_a_complete_xref_without_prev() {
 
 #[test]
 fn offsets_in_the_appended_xref_are_relative_to_the_header() {
-    let mut b = PdfBuilder::new();
-    one_page(&mut b).xref_table("/Size 5/Root 1 0 R");
-    let mut bytes = b"junk before the header\n".to_vec();
-    bytes.extend_from_slice(&b.bytes());
+    let bytes = with_prefix(b"junk before the header\n", &simple_doc());
     let doc = Document::open(&bytes, None).expect("opens");
     let mut up = IncrementalUpdate::new(&doc);
     let r = up.alloc();
@@ -153,4 +142,13 @@ fn serialization_escapes_names_and_strings_and_keeps_key_order() {
         String::from_utf8_lossy(&out),
         "<</Z /A#20B#23#28/A (a\\(b\\)\\\\c\\r\\n)/H <00FF>/R [0.5 -2 true null]>>"
     );
+}
+
+#[test]
+fn documents_and_errors_can_move_between_threads() {
+    // Document is Send (not Sync); an IncrementalUpdate borrows it and stays on one thread.
+    fn assert_send<T: Send>() {}
+    assert_send::<Document<'static>>();
+    assert_send::<meterai_pdf::Appended>();
+    assert_send::<meterai_pdf::PdfError>();
 }

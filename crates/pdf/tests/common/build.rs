@@ -125,3 +125,24 @@ pub fn one_page(b: &mut PdfBuilder) -> &mut PdfBuilder {
         .obj(3, "<</Type/Page/Parent 2 0 R/Contents 4 0 R>>")
         .stream(4, "", b"BT /F1 12 Tf (Hello) Tj ET")
 }
+
+/// A complete one-page document with a classic xref table.
+pub fn simple_doc() -> Vec<u8> {
+    let mut b = PdfBuilder::new();
+    one_page(&mut b).xref_table("/Size 5/Root 1 0 R");
+    b.bytes()
+}
+
+/// `doc` with `junk` in front of its header.
+pub fn with_prefix(junk: &[u8], doc: &[u8]) -> Vec<u8> {
+    let mut out = junk.to_vec();
+    out.extend_from_slice(doc);
+    out
+}
+
+/// `doc` with its final startxref value replaced by `value`.
+pub fn with_startxref(doc: &[u8], value: usize) -> Vec<u8> {
+    let text = String::from_utf8_lossy(doc).into_owned();
+    let at = text.rfind("startxref\n").map_or(text.len(), |p| p + 10);
+    format!("{}{value}\n%%EOF\n", &text[..at]).into_bytes()
+}
