@@ -110,7 +110,8 @@ pub fn qpdf_rank(result: &str) -> u8 {
 pub fn pdfsig(path: &Path, password: Option<&str>) -> Vec<String> {
     let mut args: Vec<std::ffi::OsString> = vec!["-nocert".into(), "-no-ocsp".into()];
     if let Some(p) = password {
-        args.extend(["-upw".into(), p.into()]);
+        // The manifest's password may be the owner's or the user's: poppler tries both.
+        args.extend(["-opw".into(), p.into(), "-upw".into(), p.into()]);
     }
     args.push(path.into());
     let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
@@ -140,7 +141,7 @@ pub fn pdfsig(path: &Path, password: Option<&str>) -> Vec<String> {
 pub fn pdfinfo_pages(path: &Path, password: Option<&str>) -> Option<u32> {
     let mut args: Vec<std::ffi::OsString> = Vec::new();
     if let Some(p) = password {
-        args.extend(["-upw".into(), p.into()]);
+        args.extend(["-opw".into(), p.into(), "-upw".into(), p.into()]);
     }
     args.push(path.into());
     let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
@@ -153,7 +154,8 @@ pub fn pdfinfo_pages(path: &Path, password: Option<&str>) -> Option<u32> {
 
 /// Validates the newest signature of each file with pyHanko against `trust_root` (one Python
 /// process for all files). Returns one JSON object per file, in order.
-pub fn pyhanko_validate(files: &[(PathBuf, Option<String>)], trust_root: &Path) -> Vec<serde_json::Value> {
+/// Each entry is (stamped output, the file it was stamped from, password).
+pub fn pyhanko_validate(files: &[(PathBuf, PathBuf, Option<String>)], trust_root: &Path) -> Vec<serde_json::Value> {
     if files.is_empty() {
         return Vec::new();
     }
@@ -167,8 +169,8 @@ pub fn pyhanko_validate(files: &[(PathBuf, Option<String>)], trust_root: &Path) 
         .spawn()
         .expect("python3");
     let mut input = String::new();
-    for (p, pw) in files {
-        input.push_str(&serde_json::json!({"path": p, "password": pw}).to_string());
+    for (p, original, pw) in files {
+        input.push_str(&serde_json::json!({"path": p, "original": original, "password": pw}).to_string());
         input.push('\n');
     }
     let mut stdin = child.stdin.take().expect("stdin");

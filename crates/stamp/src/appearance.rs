@@ -15,9 +15,10 @@ use crate::font::{HELVETICA_BOLD, text_width_em};
 /// Name under which the form's /Resources must map Helvetica-Bold.
 pub const FONT_RESOURCE_NAME: &str = "MtHB";
 
-/// Smallest side a mark may have: below ~40 pt the QR modules shrink under 0.5 mm and phone
-/// cameras stop reading them.
-pub const MARK_SIDE_PT_MIN: f64 = 40.0;
+/// Smallest side a mark may have, in points. The mark is vector art, so on a small page (a label,
+/// a banner) it stays scannable when zoomed; below this the serial number's text would be under
+/// 1 pt and no longer print legibly.
+pub const MARK_SIDE_PT_MIN: f64 = 16.0;
 
 /// Largest side a mark may have: a stamp is a seal, not a cover page.
 pub const MARK_SIDE_PT_MAX: f64 = 600.0;
@@ -241,7 +242,7 @@ mod tests {
 
     #[test]
     fn boxes_too_small_or_too_large_are_refused() {
-        assert!(matches!(draw(SN, "u", 20.0, 100.0), Err(AppearanceError::BoxSize { .. })));
+        assert!(matches!(draw(SN, "u", 10.0, 100.0), Err(AppearanceError::BoxSize { .. })));
         assert!(matches!(draw(SN, "u", 100.0, 1000.0), Err(AppearanceError::BoxSize { .. })));
         assert!(matches!(draw(SN, "u", f64::NAN, 100.0), Err(AppearanceError::BoxSize { .. })));
     }

@@ -22,6 +22,15 @@ pub const PAGE_NUMBER_MAX: u32 = 100_000;
 /// Longest free-text reason or location, in bytes: they end up in every validator's panel.
 pub const SIGNATURE_TEXT_BYTES_MAX: usize = 200;
 
+/// Furthest a `%PDF-` header may start into the file, in bytes. PDF readers (Acrobat, poppler,
+/// qpdf) look only this far; a file with more junk in front opens nowhere, so stamping it would
+/// only hand back another unreadable file.
+pub const HEADER_OFFSET_BYTES_MAX: usize = 1024;
+
+/// Range of /UserUnit values honoured (PDF 1.6 allows scaling user space up to 75,000 pt).
+const USER_UNIT_MIN: f64 = 0.01;
+const USER_UNIT_MAX: f64 = 1000.0;
+
 /// How many fields of an AcroForm we walk when looking for existing signatures or DocMDP.
 pub const FORM_FIELDS_MAX: usize = 10_000;
 
@@ -68,15 +77,33 @@ pub fn stamp(req: &StampRequest<'_>, signer: &dyn Signer) -> Result<Stamped, Sta
     check_text("reason", req.reason)?;
     check_text("location", req.location)?;
     let doc = Document::open(req.input, req.password)?;
+    if doc.header_offset() > HEADER_OFFSET_BYTES_MAX {
+        return Err(StampError::GarbageBeforeHeader { offset: doc.header_offset() });
+    }
     refuse_if_certified_no_changes(&doc)?;
 
     let page_count = doc.page_count()?;
+    if page_count == 0 {
+        return Err(StampError::NoPages);
+    }
     if req.page == 0 || req.page > page_count || req.page > PAGE_NUMBER_MAX {
         return Err(StampError::PageOutOfRange { page: req.page, page_count });
     }
     let page = doc.page(req.page - 1)?;
-    let visible = intersect(page.crop_box, page.media_box).unwrap_or(page.media_box);
-    let resolved = placement::resolve(req.placement, visible, page.rotate)?;
+    let visible = page.crop_box.intersect(&page.media_box).unwrap_or(page.media_box);
+    // Placement works in points; /UserUnit pages measure their boxes in larger units.
+    let unit = match page.dict.get_number(b"UserUnit") {
+        Some(u) if u.is_finite() && (USER_UNIT_MIN..=USER_UNIT_MAX).contains(&u) => u,
+        _ => 1.0,
+    };
+    let visible_pt = meterai_pdf::Rect { llx: visible.llx * unit, lly: visible.lly * unit, urx: visible.urx * unit, ury: visible.ury * unit };
+    let mut resolved = placement::resolve(req.placement, visible_pt, page.rotate)?;
+    resolved.rect = meterai_pdf::Rect {
+        llx: resolved.rect.llx / unit,
+        lly: resolved.rect.lly / unit,
+        urx: resolved.rect.urx / unit,
+        ury: resolved.rect.ury / unit,
+    };
     let mark = appearance::draw(req.serial, req.verify_url, resolved.width, resolved.height)?;
 
     let mut up = IncrementalUpdate::new(&doc);
@@ -316,11 +343,6 @@ fn check_text(what: &'static str, value: Option<&str>) -> Result<(), StampError>
         Some(v) if v.len() > SIGNATURE_TEXT_BYTES_MAX => Err(StampError::TextTooLong { what }),
         _ => Ok(()),
     }
-}
-
-fn intersect(a: meterai_pdf::Rect, b: meterai_pdf::Rect) -> Option<meterai_pdf::Rect> {
-    let r = meterai_pdf::Rect { llx: a.llx.max(b.llx), lly: a.lly.max(b.lly), urx: a.urx.min(b.urx), ury: a.ury.min(b.ury) };
-    (r.urx > r.llx && r.ury > r.lly).then_some(r)
 }
 
 /// A PDF date string in UTC: `D:YYYYMMDDHHmmSS+00'00'`.

@@ -25,6 +25,12 @@ pub enum StampError {
     /// The document is certified with DocMDP P=1: no change, not even a signature, is allowed.
     #[error("the document is certified with \"no changes allowed\"; stamping it would invalidate the certification")]
     CertifiedNoChanges,
+    /// The `%PDF-` header starts later than any reader looks for it.
+    #[error("the %PDF- header starts {offset} bytes into the file; PDF readers look only in the first 1024 bytes")]
+    GarbageBeforeHeader { offset: usize },
+    /// The page tree holds no page to stamp.
+    #[error("the document has no readable page")]
+    NoPages,
     /// A free-text field is too long.
     #[error("the {what} is longer than {} bytes", crate::engine::SIGNATURE_TEXT_BYTES_MAX)]
     TextTooLong { what: &'static str },
@@ -46,6 +52,8 @@ impl StampError {
             Self::Placement(PlacementError::BoxSize { .. }) | Self::Appearance(AppearanceError::BoxSize { .. }) => "BOX_SIZE",
             Self::Appearance(AppearanceError::UrlTooLong) => "VERIFY_URL_TOO_LONG",
             Self::CertifiedNoChanges => "CERTIFIED_NO_CHANGES",
+            Self::GarbageBeforeHeader { .. } => "GARBAGE_BEFORE_HEADER",
+            Self::NoPages => "NO_PAGES",
             Self::TextTooLong { .. } => "TEXT_TOO_LONG",
             Self::Signing(_) => "SIGNING_FAILED",
             Self::Internal(_) => "INTERNAL",

@@ -115,11 +115,12 @@ pub fn resolve(placement: Placement, visible: Rect, rotate: i32) -> Result<Resol
     Ok(Resolved { rect, width: w, height: h, matrix })
 }
 
-/// The default square at `anchor`, shrunk (never below the legible minimum) on pages too small
-/// for it.
+/// The default square at `anchor`. On pages too small for it (banners, labels), margin and mark
+/// shrink together: the largest mark that fits, never below [`MARK_SIDE_PT_MIN`].
 fn anchored(anchor: Anchor, page_w: f64, page_h: f64) -> Rect {
-    let side = DEFAULT_MARK_SIDE_PT.min(page_w - 2.0 * CORNER_MARGIN_PT).min(page_h - 2.0 * CORNER_MARGIN_PT).max(MARK_SIDE_PT_MIN);
-    let m = CORNER_MARGIN_PT;
+    let short = page_w.min(page_h);
+    let m = CORNER_MARGIN_PT.min(short * 0.1);
+    let side = DEFAULT_MARK_SIDE_PT.min(short - 2.0 * m).max(MARK_SIDE_PT_MIN);
     let (x, y) = match anchor {
         Anchor::BottomRight => (page_w - m - side, m),
         Anchor::BottomLeft => (m, m),
@@ -191,6 +192,9 @@ mod tests {
     fn the_default_box_shrinks_on_a_small_page() {
         let small = Rect { llx: 0.0, lly: 0.0, urx: 120.0, ury: 120.0 };
         let r = resolve(Placement::At(Anchor::Center), small, 0).unwrap();
-        assert_eq!(r.width, 72.0);
+        assert_eq!(r.width, 96.0);
+        let banner = Rect { llx: 0.0, lly: 0.0, urx: 120.0, ury: 30.0 };
+        let r = resolve(Placement::At(Anchor::BottomRight), banner, 0).unwrap();
+        assert_eq!((r.width, r.rect), (24.0, Rect { llx: 93.0, lly: 3.0, urx: 117.0, ury: 27.0 }));
     }
 }
