@@ -35,7 +35,8 @@ fn our_verifier_agrees_with_pdfsig_on_every_corpus_file() {
         }
         let path = e.path();
         let pw = e.password();
-        let theirs = pdfsig(&path, pw);
+        // Empty signature fields are listed by pdfsig; we list signatures.
+        let theirs: Vec<String> = pdfsig(&path, pw).into_iter().filter(|v| v != "(unsigned field)").collect();
         let (code, ours) = verify_json(&path, pw, None);
         if code == Some(2) {
             // Refused: pdfsig must not have found a valid signature we ignored.
@@ -55,6 +56,7 @@ fn our_verifier_agrees_with_pdfsig_on_every_corpus_file() {
             let agree = match t.as_str() {
                 "Signature is Valid." => math_ok,
                 "Digest Mismatch." => o["integrity"] == "FAIL" && o["verdict"] == "INVALID",
+                "Signature has not yet been verified." => true, // poppler skipped it (e.g. a document timestamp)
                 // poppler says this also for algorithms it lacks (Ed25519): we must not pass it.
                 "Document isn't signed or corrupted data." => !math_ok && o["verdict"] != "VALID",
                 _ => true,

@@ -125,6 +125,11 @@ pub fn pdfsig(path: &Path, password: Option<&str>) -> Vec<String> {
                 result.push("(no validation line)".to_string());
             }
             in_sig = true;
+        } else if line.trim() == "The signature form field is not signed." {
+            if in_sig {
+                result.push("(unsigned field)".to_string());
+                in_sig = false;
+            }
         } else if let Some(v) = line.trim().strip_prefix("- Signature Validation: ") {
             if in_sig {
                 result.push(v.trim().to_string());

@@ -137,8 +137,8 @@ pub fn verify(
     let mut fields = Vec::new();
     collect_signature_fields(&doc, &mut fields)?;
     let mut signatures = Vec::new();
-    for (field, sig) in fields.into_iter().take(SIGNATURES_MAX) {
-        signatures.push(verify_one(&doc, input, password, field, &sig, trust_anchors_der, now_unix, serial_state));
+    for (field, sig, raw_contents) in fields.into_iter().take(SIGNATURES_MAX) {
+        signatures.push(verify_one(&doc, input, password, field, &sig, raw_contents, trust_anchors_der, now_unix, serial_state));
     }
     Ok(VerifyReport { signatures })
 }
@@ -150,6 +150,7 @@ fn verify_one(
     password: Option<&[u8]>,
     field: String,
     sig: &Dict,
+    raw_contents: Option<Vec<u8>>,
     anchors: &[Vec<u8>],
     now_unix: i64,
     serial_state: &dyn Fn(&str) -> SerialState,
@@ -182,16 +183,28 @@ fn verify_one(
         _ => Vec::new(),
     };
     report.byte_range = byte_range.clone();
-    let Some((ranges, hole)) = check_byte_range(&byte_range, input) else {
+    let Some(ranges) = parse_ranges(&byte_range, input.len()) else {
         report.reasons.push("BYTE_RANGE_MALFORMED".into());
         return report;
     };
-    let Some(cms) = decode_hex_hole(&input[hole.clone()]) else {
+    // The usual shape: two ranges from 0 to the end of a revision, around exactly the hex string
+    // holding the signature. Then the value is read from that hole. Anything else is still
+    // checked (validators do), from /Contents, but cannot be VALID: bytes outside the signed
+    // ranges other than the signature itself could say anything.
+    let standard_hole = standard_hole(&ranges, input);
+    let cms = match &standard_hole {
+        Some(hole) => decode_hex_hole(&input[hole.clone()]),
+        None => {
+            report.reasons.push("BYTE_RANGE_ANOMALY".into());
+            raw_contents.map(|c| trim_der(&c).to_vec())
+        }
+    };
+    let Some(cms) = cms else {
         report.reasons.push("CONTENTS_MALFORMED".into());
         return report;
     };
     let content: Vec<&[u8]> = ranges.iter().map(|r| &input[r.clone()]).collect();
-    let signed_end = ranges[1].end;
+    let signed_end = ranges.iter().map(|r| r.end).max().unwrap_or(0);
     report.covers_whole_document = signed_end == input.len();
 
     let at = now_unix;
@@ -232,7 +245,9 @@ fn verify_one(
         Verdict::Indeterminate
     } else if !matches!(cms_report.chain, ChainStatus::Trusted { .. }) {
         Verdict::Indeterminate
-    } else if matches!(report.changes_after, Changes::Content { .. } | Changes::Unknown) || report.reasons.iter().any(|r| r == "BYTE_RANGE_NOT_A_REVISION") {
+    } else if matches!(report.changes_after, Changes::Content { .. } | Changes::Unknown)
+        || report.reasons.iter().any(|r| r == "BYTE_RANGE_NOT_A_REVISION" || r == "BYTE_RANGE_ANOMALY")
+    {
         Verdict::Indeterminate
     } else {
         Verdict::Valid
@@ -257,25 +272,32 @@ fn check_str(c: &Check) -> &'static str {
     }
 }
 
-/// Checks that the /ByteRange is two ranges starting at 0 around one hex-string hole inside the
-/// file, and returns the ranges and the hole.
-#[allow(clippy::type_complexity)]
-fn check_byte_range(br: &[i64], input: &[u8]) -> Option<([std::ops::Range<usize>; 2], std::ops::Range<usize>)> {
-    let [a, b, c, d] = <[i64; 4]>::try_from(br).ok()?;
-    if a != 0 || b <= 0 || c <= b || d < 0 {
+/// Most (offset, length) pairs a /ByteRange may hold.
+const BYTE_RANGE_PAIRS_MAX: usize = 8;
+
+/// The /ByteRange as ranges of the file: pairs of non-negative (offset, length) inside it.
+fn parse_ranges(br: &[i64], file_len: usize) -> Option<Vec<std::ops::Range<usize>>> {
+    if br.is_empty() || br.len() % 2 != 0 || br.len() / 2 > BYTE_RANGE_PAIRS_MAX {
         return None;
     }
-    let (b, c, d) = (usize::try_from(b).ok()?, usize::try_from(c).ok()?, usize::try_from(d).ok()?);
-    let end = c.checked_add(d)?;
-    if end > input.len() {
+    br.chunks(2)
+        .map(|p| {
+            let (start, len) = (usize::try_from(p[0]).ok()?, usize::try_from(p[1]).ok()?);
+            let end = start.checked_add(len)?;
+            (end <= file_len).then_some(start..end)
+        })
+        .collect()
+}
+
+/// The hole of a well-formed /ByteRange: `[0, a, b, c]` where `a..b` is exactly one `<hex>` string.
+fn standard_hole(ranges: &[std::ops::Range<usize>], input: &[u8]) -> Option<std::ops::Range<usize>> {
+    let [first, second] = ranges else { return None };
+    if first.start != 0 || second.start <= first.end {
         return None;
     }
-    let hole = b..c;
+    let hole = first.end..second.start;
     let h = &input[hole.clone()];
-    if h.len() < 2 || h[0] != b'<' || h[h.len() - 1] != b'>' {
-        return None;
-    }
-    Some(([0..b, c..end], hole))
+    (h.len() >= 2 && h[0] == b'<' && h[h.len() - 1] == b'>' && !h[1..h.len() - 1].contains(&b'>')).then_some(hole)
 }
 
 /// Hex-decodes the signature hole `<...>`, ignoring whitespace and the zero padding after the DER.
@@ -400,9 +422,12 @@ fn is_structural(o: &Object) -> bool {
     matches!(o, Object::Stream(s) if matches!(s.dict.get(b"Type"), Some(Object::Name(n)) if n == b"XRef" || n == b"ObjStm"))
 }
 
-/// Walks the AcroForm field tree and returns (qualified name, signature dictionary) for every
-/// signature field that holds a value.
-fn collect_signature_fields(doc: &Document<'_>, out: &mut Vec<(String, Dict)>) -> Result<(), StampError> {
+/// A signature field: qualified name, signature dictionary, and its /Contents as stored (never
+/// decrypted: the spec leaves signature values unencrypted in encrypted files).
+type SignatureField = (String, Dict, Option<Vec<u8>>);
+
+/// Walks the AcroForm field tree and returns every signature field that holds a value.
+fn collect_signature_fields(doc: &Document<'_>, out: &mut Vec<SignatureField>) -> Result<(), StampError> {
     let (_, catalog) = doc.catalog()?;
     let Some(form) = catalog.get(b"AcroForm") else { return Ok(()) };
     let Ok(Object::Dict(form)) = doc.deref(form) else { return Ok(()) };
@@ -435,7 +460,20 @@ fn collect_signature_fields(doc: &Document<'_>, out: &mut Vec<(String, Dict)>) -
         if ft.as_deref() == Some(b"Sig") {
             if let Some(v) = d.get(b"V") {
                 if let Ok(Object::Dict(sig)) = doc.deref(v) {
-                    out.push((name.clone(), sig));
+                    let raw = match v {
+                        Object::Ref(r) => match doc.resolve_raw(*r) {
+                            Ok(Object::Dict(raw)) => match raw.get(b"Contents") {
+                                Some(Object::String(s)) => Some(s.bytes.clone()),
+                                _ => None,
+                            },
+                            _ => None,
+                        },
+                        _ => match sig.get(b"Contents") {
+                            Some(Object::String(s)) => Some(s.bytes.clone()),
+                            _ => None,
+                        },
+                    };
+                    out.push((name.clone(), sig, raw));
                 }
             }
         }
@@ -482,12 +520,13 @@ mod tests {
         let start = file.iter().position(|&c| c == b'<').unwrap();
         let end = file.iter().position(|&c| c == b'>').unwrap() + 1;
         let br = [0, start as i64, end as i64, (file.len() - end) as i64];
-        let (ranges, hole) = check_byte_range(&br, file).unwrap();
-        assert_eq!(ranges[0], 0..start);
-        assert_eq!(hole, start..end);
-        assert!(check_byte_range(&[0, 5, 3, 1], file).is_none(), "overlapping ranges");
-        assert!(check_byte_range(&[0, 1, 2, 10_000], file).is_none(), "past the end");
-        assert!(check_byte_range(&[1, start as i64, end as i64, 0], file).is_none(), "not from 0");
+        let ranges = parse_ranges(&br, file.len()).unwrap();
+        assert_eq!(standard_hole(&ranges, file), Some(start..end));
+        let odd = parse_ranges(&[0, 5, 10, 3], file.len()).unwrap();
+        assert_eq!(standard_hole(&odd, file), None, "a hole that is not the signature string");
+        assert!(parse_ranges(&[0, 1, 2, 10_000], file.len()).is_none(), "past the end");
+        assert!(parse_ranges(&[0, -1], file.len()).is_none(), "negative");
+        assert!(parse_ranges(&[0, 1, 2], file.len()).is_none(), "odd count");
     }
 
     #[test]
