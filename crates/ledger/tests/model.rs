@@ -21,7 +21,10 @@ enum Step {
     Post(usize),
     Void(usize),
     PostUnknown,
-    Timeout(i64),
+    /// Time passes; reservations may be due but not yet swept.
+    Advance(i64),
+    /// The sweeper runs.
+    Sweep,
     Repeat(usize),
     Conflict(usize),
 }
@@ -30,11 +33,12 @@ fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         1 => (1i64..8).prop_map(Step::Mint),
         2 => (0..USERS, 1i64..5).prop_map(|(u, n)| Step::Grant(u, n)),
-        4 => (0..USERS, 1i64..4_000).prop_map(|(u, t)| Step::Reserve(u, t)),
+        4 => (0..USERS, 1i64..2_000).prop_map(|(u, t)| Step::Reserve(u, t)),
         3 => (0usize..64).prop_map(Step::Post),
         2 => (0usize..64).prop_map(Step::Void),
         1 => Just(Step::PostUnknown),
-        2 => (0i64..3_000).prop_map(Step::Timeout),
+        2 => (0i64..1_500).prop_map(Step::Advance),
+        1 => Just(Step::Sweep),
         2 => (0usize..64).prop_map(Step::Repeat),
         1 => (0usize..64).prop_map(Step::Conflict),
     ]
@@ -222,9 +226,12 @@ async fn run_case(kind: Kind, steps: Vec<Step>) -> Result<(), TestCaseError> {
             Step::PostUnknown => Some(Request::Void(Void { id: fresh(), pending_id: TransferId(u128::MAX), reason: String::new() })),
             Step::Repeat(i) if !history.is_empty() => Some(history[i % history.len()].clone()),
             Step::Conflict(i) if !history.is_empty() => Some(conflicting(&history[i % history.len()])),
-            Step::Timeout(ms) => {
+            Step::Advance(ms) => {
                 clock.advance(ms);
                 model.now += ms;
+                None
+            }
+            Step::Sweep => {
                 let expired = ledger.sweep_expired().await.unwrap();
                 prop_assert_eq!(expired, model.sweep(), "sweeper count at {}", model.now);
                 None
