@@ -1,0 +1,4 @@
+//! The `meterai` command line.
+
+pub mod admin;
+pub mod storage;
