@@ -43,7 +43,7 @@ async fn pairs(location: &str, clients: u64, run_for: Duration) -> Figures {
     let mut accounts = Vec::new();
     for c in 0..clients {
         let (user, _) = ledger.create_user(&format!("client{c}@bench.example")).await.expect("user");
-        let grant = Grant { id: TransferId(2 + u128::from(c)), to: user.quota_account, units: 10_000_000, reason: String::new(), reference: String::new() };
+        let grant = Grant { id: TransferId(2 + u128::from(c)), to: user.quota_account, units: 1_000_000, reason: String::new(), reference: String::new() };
         ledger.grant(grant).await.expect("grant");
         accounts.push(user.quota_account);
     }

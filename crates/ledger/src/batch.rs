@@ -33,10 +33,15 @@ use crate::{RESERVE_TIMEOUT_MS_MAX, TEXT_BYTES_MAX, UNITS_PER_TRANSFER_MAX};
 /// One queued operation.
 #[derive(Debug, Clone)]
 pub(crate) enum Op {
+    /// Issuer -> stock.
     Mint(Mint),
+    /// Stock -> quota.
     Grant(Grant),
+    /// Hold a unit and a serial number.
     Reserve(Reserve),
+    /// Consume a reservation.
     Post(Post),
+    /// Cancel a reservation.
     Void(Void),
     /// The sweeper's: return the unit of a reservation whose timeout has passed.
     Expire(TransferId),
@@ -58,15 +63,21 @@ pub enum ExpireOutcome {
 /// The answer to one operation.
 #[derive(Debug, Clone)]
 pub(crate) enum Done {
+    /// For mint, grant, reserve, post and void.
     Receipt(Receipt),
+    /// For the sweeper's expiry.
     Expire(ExpireOutcome),
 }
 
 /// Inputs every operation of a batch shares.
 pub(crate) struct BatchContext<'a> {
+    /// Decides row locking (PostgreSQL) versus the single write lock (SQLite).
     pub backend: Backend,
+    /// One time for the whole batch: creation times and expiry decisions agree.
     pub now: Timestamp,
+    /// Permutes allocated sequence numbers into serial numbers.
     pub key: &'a SerialKey,
+    /// The series of the serial numbers issued.
     pub series: &'a str,
 }
 
@@ -85,6 +96,7 @@ struct PendingRow {
 
 #[derive(Debug, Clone)]
 struct Entry {
+    /// The transfer as stored (or about to be).
     transfer: Transfer,
     /// Written by this batch (INSERT) rather than read from the database.
     is_new: bool,
@@ -96,6 +108,7 @@ struct Entry {
 
 #[derive(Debug, Clone)]
 struct Account {
+    /// The balance as of the operations applied so far (limits are checked against it).
     balance: Balance,
     /// Changes to debits_pending, debits_posted, credits_pending, credits_posted.
     delta: [i64; 4],
@@ -107,10 +120,13 @@ const CREDITS_PENDING: usize = 2;
 const CREDITS_POSTED: usize = 3;
 
 struct Working<'a> {
+    /// Shared inputs of the batch.
     ctx: &'a BatchContext<'a>,
+    /// Every transfer the batch read or made, by id: answers repeats and finds reservations.
     entries: HashMap<TransferId, Entry>,
     /// New transfers in the order they were made (inserts keep that order).
     new_order: Vec<TransferId>,
+    /// Every account the batch touches, with its running balance and the change to write.
     accounts: HashMap<AccountId, Account>,
 }
 

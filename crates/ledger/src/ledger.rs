@@ -37,10 +37,15 @@ impl Default for LedgerConfig {
 /// The quota ledger, serial registry and stock. Cheap to clone; all clones share one writer.
 #[derive(Clone)]
 pub struct Ledger {
+    /// Where the books are kept; reads go straight to its pool.
     pub(crate) store: Store,
+    /// "Now" for records, timeouts and the audit.
     pub(crate) clock: Arc<dyn Clock>,
+    /// The serial key (the audit re-derives serial numbers with it).
     pub(crate) key: SerialKey,
+    /// The serial series issued.
     pub(crate) series: String,
+    /// The queue of the process's group-commit writer.
     sender: mpsc::Sender<Job>,
 }
 

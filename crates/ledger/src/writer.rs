@@ -23,15 +23,21 @@ pub const QUEUE_OPS_MAX: usize = 16_384;
 pub const BATCH_ATTEMPTS_MAX: usize = 16;
 
 pub(crate) struct Job {
+    /// What to do.
     pub op: Op,
+    /// Where the caller waits for the answer.
     pub reply: oneshot::Sender<Result<Done, LedgerError>>,
 }
 
 /// What the writer needs besides its queue.
 pub(crate) struct WriterState {
+    /// The database written to.
     pub store: Store,
+    /// Time for each batch.
     pub clock: Arc<dyn Clock>,
+    /// The serial key.
     pub key: SerialKey,
+    /// The serial series.
     pub series: String,
 }
 
