@@ -16,11 +16,11 @@
 use std::collections::{BTreeSet, HashMap};
 
 use meterai_core::{Serial, SerialKey, Timestamp};
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, Executor, Row};
 
 use crate::error::{LedgerError, StoreError};
 use crate::rows::{
-    ACCOUNT_COLUMNS, TRANSFER_COLUMNS, Val, balance_from_row, dynamic_query, execute_rows,
+    ACCOUNT_COLUMNS, TRANSFER_COLUMNS, Val, balance_from_row, dynamic_query, literal,
     placeholders, transfer_from_row, transfer_id_from,
 };
 use crate::store::{Backend, hex};
@@ -133,6 +133,10 @@ struct Working<'a> {
 fn check_text(field: &'static str, text: &str) -> Result<(), LedgerError> {
     if text.len() > TEXT_BYTES_MAX {
         return Err(LedgerError::TextTooLong { field, max: TEXT_BYTES_MAX });
+    }
+    // PostgreSQL cannot store NUL in text; refuse it on both backends alike.
+    if text.contains('\0') {
+        return Err(LedgerError::InvalidText { field });
     }
     Ok(())
 }
@@ -616,68 +620,66 @@ async fn write_back(conn: &mut AnyConnection, work: &Working<'_>) -> Result<(), 
         })
         .collect();
 
-    execute_rows(
-        conn,
+    // All writes go to the database as one multi-statement script: one round trip instead of
+    // six. Values are inlined as literals (see `rows::literal`), so the script has no binds.
+    let mut script = String::new();
+    let mut expected = 0u64;
+    let mut add = |head: &str, tail: &str, rows: Vec<Vec<Val>>| {
+        if rows.is_empty() {
+            return;
+        }
+        expected += rows.len() as u64;
+        let tuples: Vec<String> = rows
+            .iter()
+            .map(|row| format!("({})", row.iter().map(literal).collect::<Vec<_>>().join(", ")))
+            .collect();
+        script.push_str(&format!("{head} {} {tail};\n", tuples.join(", ")));
+    };
+    add(
         "INSERT INTO transfers (id, kind, debit_account_id, credit_account_id, amount, pending_id, \
          timeout_ms, reason, reference, doc_sha256, doc_type, stamped_at, created_at) VALUES",
         "",
-        13,
         transfer_rows,
-    )
-    .await?;
-    execute_rows(
-        conn,
+    );
+    add(
         "INSERT INTO pending_transfers (transfer_id, expires_at, status, resolved_by, resolved_at) VALUES",
         "",
-        5,
         new_pending_rows,
-    )
-    .await?;
-    let expected = pending_updates.len() as u64;
-    let updated = execute_rows(
-        conn,
-        "UPDATE pending_transfers SET status = v.column2, resolved_by = v.column3, resolved_at = v.column4 \
-         FROM (VALUES",
+    );
+    // Conditional: a reservation another writer resolved meanwhile is not matched, the row
+    // count comes out short and the batch is rolled back and retried.
+    add(
+        "UPDATE pending_transfers SET status = v.column2, resolved_by = v.column3, \
+         resolved_at = CAST(v.column4 AS BIGINT) FROM (VALUES",
         ") AS v WHERE pending_transfers.transfer_id = v.column1 AND pending_transfers.status = 'pending'",
-        4,
         pending_updates,
-    )
-    .await?;
-    if updated != expected {
-        return Err(StoreError::Contention(format!("{} of {expected} reservations changed under us", expected - updated)));
-    }
-    execute_rows(
-        conn,
+    );
+    add(
         "INSERT INTO serials (serial, seq, series, state, owner_account_id, reserve_transfer_id, \
          doc_sha256, doc_type, stamped_at, reserved_at, resolved_at) VALUES",
         "",
-        11,
         new_serial_rows,
-    )
-    .await?;
-    let expected = serial_updates.len() as u64;
-    let updated = execute_rows(
-        conn,
+    );
+    add(
         "UPDATE serials SET state = v.column2, doc_sha256 = v.column3, doc_type = v.column4, \
-         stamped_at = v.column5, resolved_at = v.column6 FROM (VALUES",
+         stamped_at = CAST(v.column5 AS BIGINT), resolved_at = CAST(v.column6 AS BIGINT) FROM (VALUES",
         ") AS v WHERE serials.reserve_transfer_id = v.column1 AND serials.state = 'reserved'",
-        6,
         serial_updates,
-    )
-    .await?;
-    if updated != expected {
-        return Err(StoreError::Contention(format!("{} of {expected} serial numbers changed under us", expected - updated)));
-    }
-    execute_rows(
-        conn,
+    );
+    add(
         "UPDATE accounts SET debits_pending = accounts.debits_pending + v.column2, \
          debits_posted = accounts.debits_posted + v.column3, \
          credits_pending = accounts.credits_pending + v.column4, \
          credits_posted = accounts.credits_posted + v.column5 FROM (VALUES",
         ") AS v WHERE accounts.id = v.column1",
-        5,
         account_rows,
-    )
-    .await?;
+    );
+    if script.is_empty() {
+        return Ok(());
+    }
+    let affected = conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(script))).await?.rows_affected();
+    if affected != expected {
+        return Err(StoreError::Contention(format!("{affected} of {expected} rows written: a concurrent writer won")));
+    }
     Ok(())
 }

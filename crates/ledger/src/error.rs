@@ -81,6 +81,12 @@ pub enum LedgerError {
         /// The limit.
         max: usize,
     },
+    /// A text field containing NUL, which PostgreSQL cannot store.
+    #[error("{field} contains a NUL character")]
+    InvalidText {
+        /// The field.
+        field: &'static str,
+    },
     /// No such account, or not an account that can hold quota.
     #[error("account {0} does not exist or holds no quota")]
     NoSuchQuotaAccount(AccountId),
@@ -145,6 +151,7 @@ impl LedgerError {
             LedgerError::InvalidUnits { .. } => "INVALID_UNITS",
             LedgerError::InvalidTimeout { .. } => "INVALID_TIMEOUT",
             LedgerError::TextTooLong { .. } => "TEXT_TOO_LONG",
+            LedgerError::InvalidText { .. } => "INVALID_TEXT",
             LedgerError::NoSuchQuotaAccount(_) => "NO_SUCH_QUOTA_ACCOUNT",
             LedgerError::InsufficientStock { .. } => "INSUFFICIENT_STOCK",
             LedgerError::InsufficientQuota { .. } => "INSUFFICIENT_QUOTA",

@@ -2,15 +2,11 @@
 
 use meterai_core::{DocType, Timestamp};
 use sqlx::any::AnyRow;
-use sqlx::{Any, AnyConnection, Row};
+use sqlx::{Any, Row};
 
 use crate::error::StoreError;
 use crate::store::unhex32;
 use crate::types::{AccountId, AccountKind, Balance, StampBinding, Transfer, TransferId, TransferKind};
-
-/// Bind parameters per statement; SQLite allows 32,766 and PostgreSQL 65,535, so multi-row
-/// statements are cut into chunks that stay well below both.
-pub const BINDS_PER_STATEMENT_MAX: usize = 16_000;
 
 /// Columns of `transfers` in the order [`transfer_from_row`] reads them, qualified by `t.`.
 pub(crate) const TRANSFER_COLUMNS: &str = "t.id, t.kind, t.debit_account_id, t.credit_account_id, \
@@ -148,27 +144,14 @@ pub(crate) fn placeholders(offset: usize, count: usize) -> String {
     (offset + 1..=offset + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
-/// Runs `head VALUES (..), (..) tail` (or with `(VALUES ..) AS v` when `head` ends in `FROM`)
-/// over `rows` of `columns` values each, chunked to stay under the bind limit. Returns the rows
-/// affected.
-pub(crate) async fn execute_rows(
-    conn: &mut AnyConnection,
-    head: &str,
-    tail: &str,
-    columns: usize,
-    rows: Vec<Vec<Val>>,
-) -> Result<u64, sqlx::Error> {
-    let per_statement = (BINDS_PER_STATEMENT_MAX / columns.max(1)).max(1);
-    let mut affected = 0;
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<Vec<Val>> = rows.by_ref().take(per_statement).collect();
-        let tuples: Vec<String> = (0..chunk.len())
-            .map(|r| format!("({})", placeholders(r * columns, columns)))
-            .collect();
-        let sql = format!("{head} {} {tail}", tuples.join(", "));
-        let vals: Vec<Val> = chunk.into_iter().flatten().collect();
-        affected += dynamic_query(sql, vals).execute(&mut *conn).await?.rows_affected();
+/// A value as an SQL literal for both backends: integers as digits, text in single quotes with
+/// quotes doubled (the SQL standard; PostgreSQL has standard_conforming_strings on, so a
+/// backslash is an ordinary character), NULL as NULL. Text never contains NUL: the ledger
+/// refuses it before it gets here, and `\0` is dropped here as a last guard.
+pub(crate) fn literal(val: &Val) -> String {
+    match val {
+        Val::Int(v) => v.to_string(),
+        Val::Text(t) => format!("'{}'", t.replace('\'', "''").replace('\0', "")),
+        Val::NullInt | Val::NullText => "NULL".to_string(),
     }
-    Ok(affected)
 }

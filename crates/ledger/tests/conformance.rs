@@ -74,6 +74,13 @@ async fn a_repeated_request_returns_the_original_result(kind: Kind) {
     let mint = ledger.mint(Mint { id: id(1), units: 10, note: "batch 1".into() }).await.unwrap();
     assert_eq!(mint.transfer.created_at, common::T0);
     assert_eq!(ledger.stock_level().await.unwrap(), 7, "a repeated mint mints nothing");
+    let quoted = Mint { id: id(5), units: 1, note: "O'Brien's batch; DROP TABLE x; -- \\ '' end".into() };
+    let stored = ledger.mint(quoted.clone()).await.unwrap();
+    assert_eq!(stored.transfer.reason, quoted.note, "text with quotes is stored as given");
+    assert_eq!(ledger.mint(quoted.clone()).await.unwrap(), stored);
+    assert_eq!(ledger.mint_batches().await.unwrap()[1].reason, quoted.note);
+    let nul = Mint { id: id(6), units: 1, note: "a\0b".into() };
+    assert_eq!(ledger.mint(nul).await.unwrap_err().code(), "INVALID_TEXT");
     assert!(ledger.audit().await.unwrap().is_clean());
     db.cleanup().await;
 }
