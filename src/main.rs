@@ -1,5 +1,5 @@
 //! `meterai`: the thin binary. Parsing flags and mapping errors to exit codes happen here;
-//! everything else lives in the library crates.
+//! everything else lives in the library crates. Each subcommand lives in its own module under cli/.
 
 mod cli;
 
@@ -8,8 +8,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "meterai", version, about = "e-Meterai: stamp PDFs with an electronic stamp duty and verify them")]
+#[command(name = "meterai", version, about = "e-Meterai platform: quota, stamping, verification")]
 struct Cli {
+    #[command(flatten)]
+    storage: cli::storage::StorageArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -20,12 +22,15 @@ enum Command {
     Stamp(cli::stamp::StampArgs),
     /// Verify every signature of a PDF.
     Verify(cli::verify::VerifyArgs),
+    /// Issuer and service-center administration.
+    Admin(cli::admin::AdminCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Stamp(args) => cli::stamp::run(args),
+        Command::Stamp(args) => cli::stamp::run(args, &cli.storage),
         Command::Verify(args) => cli::verify::run(args),
+        Command::Admin(cmd) => cli::admin::run(cmd, &cli.storage).unwrap_or_else(|e| cli::internal(format!("{e:#}"))),
     }
 }

@@ -1,8 +1,10 @@
 //! The command-line surface: one module per subcommand, each a thin adapter that parses flags,
 //! calls the library crates, and maps their errors to exit codes and `error[CODE]` lines.
 
+pub mod admin;
 pub mod dev_pki;
 pub mod stamp;
+pub mod storage;
 pub mod verify;
 
 use std::process::ExitCode;

@@ -51,9 +51,6 @@ pub struct StampArgs {
     /// Further certificates to embed (PEM).
     #[arg(long)]
     pub chain: Option<PathBuf>,
-    /// Data directory (holds the development CA).
-    #[arg(long = "data-dir", env = "METERAI_DATA_DIR", default_value = "meterai-data")]
-    pub data_dir: PathBuf,
     /// Public base URL of the verifier; the QR code encodes {URL}/v/{SN}.
     #[arg(long = "public-url", env = "METERAI_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
     pub public_url: String,
@@ -62,7 +59,7 @@ pub struct StampArgs {
     pub signing_time: Option<i64>,
 }
 
-pub fn run(args: StampArgs) -> ExitCode {
+pub fn run(args: StampArgs, storage: &super::storage::StorageArgs) -> ExitCode {
     let placement = match parse_placement(&args) {
         Ok(p) => p,
         Err(e) => return refuse("BAD_ARGUMENT", e),
@@ -86,7 +83,7 @@ pub fn run(args: StampArgs) -> ExitCode {
         Ok(b) => b,
         Err(code) => return code,
     };
-    let signer = match load_signer(&args) {
+    let signer = match load_signer(&args, &storage.data_dir) {
         Ok(s) => s,
         Err(e) => return internal(format!("{e:#}")),
     };
@@ -131,12 +128,12 @@ fn parse_placement(args: &StampArgs) -> Result<Placement, String> {
     Ok(Placement::At(args.at.parse::<Anchor>()?))
 }
 
-fn load_signer(args: &StampArgs) -> anyhow::Result<Box<dyn meterai_sign::Signer>> {
+fn load_signer(args: &StampArgs, data_dir: &Path) -> anyhow::Result<Box<dyn meterai_sign::Signer>> {
     use anyhow::Context;
     let (key, cert, chain) = match (&args.key, &args.cert) {
         (Some(k), Some(c)) => (k.clone(), c.clone(), args.chain.clone()),
         _ => {
-            let files = super::dev_pki::ensure(&args.data_dir)?;
+            let files = super::dev_pki::ensure(data_dir)?;
             (files.signer_key, files.signer_cert, Some(files.ca_cert))
         }
     };

@@ -1,0 +1,685 @@
+//! One batch of ledger operations applied in one database transaction (group commit).
+//!
+//! TigerBeetle's shape: read everything the batch touches in a few statements (transfers by id,
+//! the reservations they resolve, the accounts they move), apply the operations one after the
+//! other in memory, then write the results back in a few multi-row statements. The number of
+//! statements per batch is constant, so a batch of 500 costs little more than a batch of 1.
+//!
+//! Correctness across processes comes from the database, not from this code running alone:
+//! on PostgreSQL the reservations and accounts read are locked (`FOR UPDATE`, in id order so
+//! nodes cannot deadlock on them), resolutions are conditional (`WHERE status = 'pending'`, the
+//! row count is checked), transfer ids are primary keys, a reservation can be resolved by one
+//! transfer only (unique index), and balance limits are CHECK constraints. On SQLite the batch
+//! runs under `BEGIN IMMEDIATE`, the single write lock. A batch that loses a race is rolled back
+//! and run again; the rerun sees the winner's rows and answers idempotently.
+
+use std::collections::{BTreeSet, HashMap};
+
+use meterai_core::{Serial, SerialKey, Timestamp};
+use sqlx::{AnyConnection, Executor, Row};
+
+use crate::error::{LedgerError, StoreError};
+use crate::rows::{
+    ACCOUNT_COLUMNS, TRANSFER_COLUMNS, Val, balance_from_row, dynamic_query, literal,
+    placeholders, transfer_from_row, transfer_id_from,
+};
+use crate::store::{Backend, hex};
+use crate::types::{
+    AccountId, AccountKind, Balance, Grant, Mint, PendingStatus, Post, Receipt, Reserve,
+    StampBinding, Transfer, TransferId, TransferKind, Void,
+};
+use crate::{RESERVE_TIMEOUT_MS_MAX, TEXT_BYTES_MAX, UNITS_PER_TRANSFER_MAX};
+
+/// One queued operation.
+#[derive(Debug, Clone)]
+pub(crate) enum Op {
+    /// Issuer -> stock.
+    Mint(Mint),
+    /// Stock -> quota.
+    Grant(Grant),
+    /// Hold a unit and a serial number.
+    Reserve(Reserve),
+    /// Consume a reservation.
+    Post(Post),
+    /// Cancel a reservation.
+    Void(Void),
+    /// The sweeper's: return the unit of a reservation whose timeout has passed.
+    Expire(TransferId),
+}
+
+/// What the sweeper found when it tried to expire a reservation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpireOutcome {
+    /// The reservation was pending and due: its unit is back, its serial number void.
+    Expired,
+    /// Still within its timeout.
+    NotDue,
+    /// Already posted, voided or expired (by another node, or a client just before).
+    AlreadyResolved,
+    /// No such reservation.
+    Unknown,
+}
+
+/// The answer to one operation.
+#[derive(Debug, Clone)]
+pub(crate) enum Done {
+    /// For mint, grant, reserve, post and void.
+    Receipt(Receipt),
+    /// For the sweeper's expiry.
+    Expire(ExpireOutcome),
+}
+
+/// Inputs every operation of a batch shares.
+pub(crate) struct BatchContext<'a> {
+    /// Decides row locking (PostgreSQL) versus the single write lock (SQLite).
+    pub backend: Backend,
+    /// One time for the whole batch: creation times and expiry decisions agree.
+    pub now: Timestamp,
+    /// Permutes allocated sequence numbers into serial numbers.
+    pub key: &'a SerialKey,
+    /// The series of the serial numbers issued.
+    pub series: &'a str,
+}
+
+/// A reservation's mutable state (the `pending_transfers` row).
+#[derive(Debug, Clone)]
+struct PendingRow {
+    expires_at: i64,
+    status: PendingStatus,
+    resolved_by: Option<TransferId>,
+    resolved_at: Option<i64>,
+    /// The binding from the post that stamped it, to write to the serial row.
+    stamp: Option<StampBinding>,
+    /// Changed by this batch (pre-existing rows only get an UPDATE when dirty).
+    dirty: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    /// The transfer as stored (or about to be).
+    transfer: Transfer,
+    /// Written by this batch (INSERT) rather than read from the database.
+    is_new: bool,
+    /// For reservations.
+    pending: Option<PendingRow>,
+    /// For reservations: the serial number (allocated at the end of the batch for new ones).
+    serial: Option<Serial>,
+}
+
+#[derive(Debug, Clone)]
+struct Account {
+    /// The balance as of the operations applied so far (limits are checked against it).
+    balance: Balance,
+    /// Changes to debits_pending, debits_posted, credits_pending, credits_posted.
+    delta: [i64; 4],
+}
+
+const DEBITS_PENDING: usize = 0;
+const DEBITS_POSTED: usize = 1;
+const CREDITS_PENDING: usize = 2;
+const CREDITS_POSTED: usize = 3;
+
+struct Working<'a> {
+    /// Shared inputs of the batch.
+    ctx: &'a BatchContext<'a>,
+    /// Every transfer the batch read or made, by id: answers repeats and finds reservations.
+    entries: HashMap<TransferId, Entry>,
+    /// New transfers in the order they were made (inserts keep that order).
+    new_order: Vec<TransferId>,
+    /// Every account the batch touches, with its running balance and the change to write.
+    accounts: HashMap<AccountId, Account>,
+}
+
+fn check_text(field: &'static str, text: &str) -> Result<(), LedgerError> {
+    if text.len() > TEXT_BYTES_MAX {
+        return Err(LedgerError::TextTooLong { field, max: TEXT_BYTES_MAX });
+    }
+    // PostgreSQL cannot store NUL in text; refuse it on both backends alike.
+    if text.contains('\0') {
+        return Err(LedgerError::InvalidText { field });
+    }
+    Ok(())
+}
+
+fn check_units(units: i64) -> Result<(), LedgerError> {
+    if !(1..=UNITS_PER_TRANSFER_MAX).contains(&units) {
+        return Err(LedgerError::InvalidUnits { units, max: UNITS_PER_TRANSFER_MAX });
+    }
+    Ok(())
+}
+
+/// The first field in which a repeated request differs from the stored transfer.
+fn differing_field(stored: &Transfer, op: &Op) -> Option<&'static str> {
+    let kind = match op {
+        Op::Mint(_) => TransferKind::Mint,
+        Op::Grant(_) => TransferKind::Grant,
+        Op::Reserve(_) => TransferKind::Reserve,
+        Op::Post(_) => TransferKind::Post,
+        Op::Void(_) => TransferKind::Void,
+        Op::Expire(_) => return None,
+    };
+    if stored.kind != kind {
+        return Some("kind");
+    }
+    let checks: Vec<(&'static str, bool)> = match op {
+        Op::Mint(m) => vec![("units", stored.amount == m.units), ("note", stored.reason == m.note)],
+        Op::Grant(g) => vec![
+            ("to", stored.credit_account == g.to),
+            ("units", stored.amount == g.units),
+            ("reason", stored.reason == g.reason),
+            ("reference", stored.reference == g.reference),
+        ],
+        Op::Reserve(r) => vec![
+            ("account", stored.debit_account == r.account),
+            ("timeout_ms", stored.timeout_ms == Some(r.timeout_ms)),
+            ("reference", stored.reference == r.reference),
+        ],
+        Op::Post(p) => vec![
+            ("pending_id", stored.pending_id == Some(p.pending_id)),
+            ("doc_sha256", stored.stamp.map(|s| s.doc_sha256) == Some(p.stamp.doc_sha256)),
+            ("doc_type", stored.stamp.map(|s| s.doc_type) == Some(p.stamp.doc_type)),
+            ("stamped_at", stored.stamp.map(|s| s.stamped_at) == Some(p.stamp.stamped_at)),
+        ],
+        Op::Void(v) => {
+            vec![("pending_id", stored.pending_id == Some(v.pending_id)), ("reason", stored.reason == v.reason)]
+        }
+        Op::Expire(_) => vec![],
+    };
+    checks.into_iter().find(|(_, same)| !same).map(|(field, _)| field)
+}
+
+fn op_id(op: &Op) -> Option<TransferId> {
+    match op {
+        Op::Mint(m) => Some(m.id),
+        Op::Grant(g) => Some(g.id),
+        Op::Reserve(r) => Some(r.id),
+        Op::Post(p) => Some(p.id),
+        Op::Void(v) => Some(v.id),
+        Op::Expire(_) => None,
+    }
+}
+
+fn op_pending_id(op: &Op) -> Option<TransferId> {
+    match op {
+        Op::Post(p) => Some(p.pending_id),
+        Op::Void(v) => Some(v.pending_id),
+        Op::Expire(id) => Some(*id),
+        _ => None,
+    }
+}
+
+impl Working<'_> {
+    fn account(&mut self, id: AccountId) -> Option<&mut Account> {
+        self.accounts.get_mut(&id)
+    }
+
+    /// Adds `amount` to one balance column of `id`, refusing overflow.
+    fn add(&mut self, id: AccountId, column: usize, amount: i64) -> Result<(), LedgerError> {
+        let account = self.account(id).ok_or(LedgerError::NoSuchQuotaAccount(id))?;
+        let b = &mut account.balance;
+        let slot = match column {
+            DEBITS_PENDING => &mut b.debits_pending,
+            DEBITS_POSTED => &mut b.debits_posted,
+            CREDITS_PENDING => &mut b.credits_pending,
+            _ => &mut b.credits_posted,
+        };
+        *slot = slot.checked_add(amount).ok_or(LedgerError::Overflow(id))?;
+        account.delta[column] += amount;
+        Ok(())
+    }
+
+    fn quota_account(&self, id: AccountId) -> Result<&Account, LedgerError> {
+        match self.accounts.get(&id) {
+            Some(a) if a.balance.kind == AccountKind::Quota => Ok(a),
+            _ => Err(LedgerError::NoSuchQuotaAccount(id)),
+        }
+    }
+
+    fn record(&mut self, transfer: Transfer, pending: Option<PendingRow>) -> Receipt {
+        let id = transfer.id;
+        self.new_order.push(id);
+        self.entries.insert(id, Entry { transfer: transfer.clone(), is_new: true, pending, serial: None });
+        Receipt { transfer, serial: None }
+    }
+
+    fn new_transfer(&self, id: TransferId, kind: TransferKind, debit: AccountId, credit: AccountId, amount: i64) -> Transfer {
+        Transfer {
+            id,
+            kind,
+            debit_account: debit,
+            credit_account: credit,
+            amount,
+            pending_id: None,
+            timeout_ms: None,
+            reason: String::new(),
+            reference: String::new(),
+            stamp: None,
+            created_at: self.ctx.now,
+        }
+    }
+
+    fn apply(&mut self, op: &Op) -> Result<Done, LedgerError> {
+        if let Some(id) = op_id(op)
+            && let Some(existing) = self.entries.get(&id)
+        {
+            return match differing_field(&existing.transfer, op) {
+                Some(field) => Err(LedgerError::IdConflict { id, field }),
+                None => Ok(Done::Receipt(Receipt { transfer: existing.transfer.clone(), serial: None })),
+            };
+        }
+        match op {
+            Op::Mint(m) => self.mint(m),
+            Op::Grant(g) => self.grant(g),
+            Op::Reserve(r) => self.reserve(r),
+            Op::Post(p) => self.resolve(p.id, p.pending_id, Some(p.stamp), String::new()),
+            Op::Void(v) => self.resolve(v.id, v.pending_id, None, v.reason.clone()),
+            Op::Expire(pending_id) => Ok(Done::Expire(self.expire(*pending_id)?)),
+        }
+    }
+
+    fn mint(&mut self, m: &Mint) -> Result<Done, LedgerError> {
+        check_units(m.units)?;
+        check_text("note", &m.note)?;
+        self.add(AccountId::ISSUER, DEBITS_POSTED, m.units)?;
+        self.add(AccountId::STOCK, CREDITS_POSTED, m.units)?;
+        let mut t = self.new_transfer(m.id, TransferKind::Mint, AccountId::ISSUER, AccountId::STOCK, m.units);
+        t.reason = m.note.clone();
+        Ok(Done::Receipt(self.record(t, None)))
+    }
+
+    fn grant(&mut self, g: &Grant) -> Result<Done, LedgerError> {
+        check_units(g.units)?;
+        check_text("reason", &g.reason)?;
+        check_text("reference", &g.reference)?;
+        self.quota_account(g.to)?;
+        let stock = self.account(AccountId::STOCK).ok_or(LedgerError::NoSuchQuotaAccount(AccountId::STOCK))?;
+        let available = stock.balance.available();
+        if available < g.units {
+            return Err(LedgerError::InsufficientStock { available, requested: g.units });
+        }
+        self.add(AccountId::STOCK, DEBITS_POSTED, g.units)?;
+        self.add(g.to, CREDITS_POSTED, g.units)?;
+        let mut t = self.new_transfer(g.id, TransferKind::Grant, AccountId::STOCK, g.to, g.units);
+        t.reason = g.reason.clone();
+        t.reference = g.reference.clone();
+        Ok(Done::Receipt(self.record(t, None)))
+    }
+
+    fn reserve(&mut self, r: &Reserve) -> Result<Done, LedgerError> {
+        if !(1..=RESERVE_TIMEOUT_MS_MAX).contains(&r.timeout_ms) {
+            return Err(LedgerError::InvalidTimeout { timeout_ms: r.timeout_ms, max: RESERVE_TIMEOUT_MS_MAX });
+        }
+        check_text("reference", &r.reference)?;
+        let available = self.quota_account(r.account)?.balance.available();
+        if available < 1 {
+            return Err(LedgerError::InsufficientQuota { account: r.account, available });
+        }
+        self.add(r.account, DEBITS_PENDING, 1)?;
+        self.add(AccountId::CONSUMED, CREDITS_PENDING, 1)?;
+        let mut t = self.new_transfer(r.id, TransferKind::Reserve, r.account, AccountId::CONSUMED, 1);
+        t.timeout_ms = Some(r.timeout_ms);
+        t.reference = r.reference.clone();
+        let pending = PendingRow {
+            expires_at: self.ctx.now.0.saturating_add(r.timeout_ms),
+            status: PendingStatus::Pending,
+            resolved_by: None,
+            resolved_at: None,
+            stamp: None,
+            dirty: false,
+        };
+        Ok(Done::Receipt(self.record(t, Some(pending))))
+    }
+
+    /// The reservation `pending_id` if it exists and is still pending.
+    fn open_reservation(&self, pending_id: TransferId) -> Result<(&Entry, &PendingRow), LedgerError> {
+        let entry = self.entries.get(&pending_id).ok_or(LedgerError::PendingNotFound(pending_id))?;
+        let pending = entry.pending.as_ref().ok_or(LedgerError::PendingNotFound(pending_id))?;
+        if pending.status != PendingStatus::Pending {
+            return Err(LedgerError::PendingAlreadyResolved { pending_id, status: pending.status });
+        }
+        Ok((entry, pending))
+    }
+
+    /// Moves a reservation's held amounts to posted (`post`) or back (`void`/expire).
+    fn release(&mut self, reservation: &Transfer, post: bool) -> Result<(), LedgerError> {
+        let amount = reservation.amount;
+        self.add(reservation.debit_account, DEBITS_PENDING, -amount)?;
+        self.add(reservation.credit_account, CREDITS_PENDING, -amount)?;
+        if post {
+            self.add(reservation.debit_account, DEBITS_POSTED, amount)?;
+            self.add(reservation.credit_account, CREDITS_POSTED, amount)?;
+        }
+        Ok(())
+    }
+
+    fn mark(&mut self, pending_id: TransferId, status: PendingStatus, by: Option<TransferId>, stamp: Option<StampBinding>) {
+        let now = self.ctx.now.0;
+        if let Some(pending) = self.entries.get_mut(&pending_id).and_then(|e| e.pending.as_mut()) {
+            pending.status = status;
+            pending.resolved_by = by;
+            pending.resolved_at = Some(now);
+            pending.stamp = stamp;
+            pending.dirty = true;
+        }
+    }
+
+    /// Post (with a stamp) or void (without) the reservation `pending_id`.
+    fn resolve(&mut self, id: TransferId, pending_id: TransferId, stamp: Option<StampBinding>, reason: String) -> Result<Done, LedgerError> {
+        check_text("reason", &reason)?;
+        let (entry, pending) = self.open_reservation(pending_id)?;
+        let post = stamp.is_some();
+        // A post after the timeout would consume a unit the owner was promised back; a void
+        // then has the same effect as the sweeper's expiry and is allowed.
+        if post && self.ctx.now.0 >= pending.expires_at {
+            return Err(LedgerError::PendingExpired(pending_id));
+        }
+        let reservation = entry.transfer.clone();
+        self.release(&reservation, post)?;
+        let kind = if post { TransferKind::Post } else { TransferKind::Void };
+        let mut t = self.new_transfer(id, kind, reservation.debit_account, reservation.credit_account, reservation.amount);
+        t.pending_id = Some(pending_id);
+        t.stamp = stamp;
+        t.reason = reason;
+        let status = if post { PendingStatus::Posted } else { PendingStatus::Voided };
+        self.mark(pending_id, status, Some(id), stamp);
+        Ok(Done::Receipt(self.record(t, None)))
+    }
+
+    fn expire(&mut self, pending_id: TransferId) -> Result<ExpireOutcome, LedgerError> {
+        let (entry, pending) = match self.open_reservation(pending_id) {
+            Ok(found) => found,
+            Err(LedgerError::PendingNotFound(_)) => return Ok(ExpireOutcome::Unknown),
+            Err(_) => return Ok(ExpireOutcome::AlreadyResolved),
+        };
+        if self.ctx.now.0 < pending.expires_at {
+            return Ok(ExpireOutcome::NotDue);
+        }
+        let reservation = entry.transfer.clone();
+        self.release(&reservation, false)?;
+        self.mark(pending_id, PendingStatus::Expired, None, None);
+        Ok(ExpireOutcome::Expired)
+    }
+
+    /// The serial number of the reservation behind a receipt.
+    fn serial_of(&self, transfer: &Transfer) -> Option<Serial> {
+        let reservation = match transfer.kind {
+            TransferKind::Reserve => transfer.id,
+            TransferKind::Post | TransferKind::Void => transfer.pending_id?,
+            TransferKind::Mint | TransferKind::Grant => return None,
+        };
+        self.entries.get(&reservation).and_then(|e| e.serial)
+    }
+}
+
+fn serial_state(status: PendingStatus) -> &'static str {
+    match status {
+        PendingStatus::Pending => "reserved",
+        PendingStatus::Posted => "stamped",
+        PendingStatus::Voided | PendingStatus::Expired => "void",
+    }
+}
+
+fn stamp_vals(stamp: Option<StampBinding>) -> [Val; 3] {
+    match stamp {
+        Some(s) => [Val::Text(hex(&s.doc_sha256)), Val::Text(s.doc_type.code().to_string()), Val::Int(s.stamped_at.0)],
+        None => [Val::NullText, Val::NullText, Val::NullInt],
+    }
+}
+
+/// Applies `ops` inside the open transaction `conn`. Per-operation refusals are in the returned
+/// vector; an `Err` means the whole transaction must be rolled back (and maybe retried).
+pub(crate) async fn apply_batch(
+    conn: &mut AnyConnection,
+    ctx: &BatchContext<'_>,
+    ops: &[Op],
+) -> Result<Vec<Result<Done, LedgerError>>, StoreError> {
+    // Phase 1: read (and on PostgreSQL lock) everything the batch touches.
+    let pending_ids: BTreeSet<String> = ops.iter().filter_map(op_pending_id).map(|id| id.to_string()).collect();
+    let mut ids: BTreeSet<String> = ops.iter().filter_map(op_id).map(|id| id.to_string()).collect();
+    ids.extend(pending_ids.iter().cloned());
+    if ctx.backend == Backend::Postgres && !pending_ids.is_empty() {
+        let sql = format!(
+            "SELECT transfer_id FROM pending_transfers WHERE transfer_id IN ({}) ORDER BY transfer_id FOR UPDATE",
+            placeholders(0, pending_ids.len())
+        );
+        dynamic_query(sql, pending_ids.iter().map(|s| Val::Text(s.clone())).collect())
+            .fetch_all(&mut *conn)
+            .await?;
+    }
+    let mut entries = HashMap::new();
+    if !ids.is_empty() {
+        let sql = format!(
+            "SELECT {TRANSFER_COLUMNS}, p.expires_at, p.status, p.resolved_by, p.resolved_at, s.serial \
+             FROM transfers t LEFT JOIN pending_transfers p ON p.transfer_id = t.id \
+             LEFT JOIN serials s ON s.reserve_transfer_id = t.id WHERE t.id IN ({})",
+            placeholders(0, ids.len())
+        );
+        let rows = dynamic_query(sql, ids.iter().map(|s| Val::Text(s.clone())).collect())
+            .fetch_all(&mut *conn)
+            .await?;
+        for row in rows {
+            let transfer = transfer_from_row(&row)?;
+            let record = format!("transfers/{}", transfer.id);
+            let pending = match row.try_get::<Option<String>, _>(14)? {
+                Some(status_text) => Some(PendingRow {
+                    expires_at: row.try_get(13)?,
+                    status: PendingStatus::parse(&status_text)
+                        .ok_or_else(|| StoreError::corrupt(&record, "bad pending status"))?,
+                    resolved_by: match row.try_get::<Option<String>, _>(15)? {
+                        Some(t) => Some(transfer_id_from(&t, &record)?),
+                        None => None,
+                    },
+                    resolved_at: row.try_get(16)?,
+                    stamp: None,
+                    dirty: false,
+                }),
+                None => None,
+            };
+            let serial = match row.try_get::<Option<String>, _>(17)? {
+                Some(text) => Some(Serial::parse(&text).map_err(|e| StoreError::corrupt(&record, e.to_string()))?),
+                None => None,
+            };
+            entries.insert(transfer.id, Entry { transfer, is_new: false, pending, serial });
+        }
+    }
+    let mut account_ids: BTreeSet<i64> = BTreeSet::new();
+    for op in ops {
+        match op {
+            Op::Mint(_) => account_ids.extend([AccountId::ISSUER.0, AccountId::STOCK.0]),
+            Op::Grant(g) => account_ids.extend([AccountId::STOCK.0, g.to.0]),
+            Op::Reserve(r) => account_ids.extend([r.account.0, AccountId::CONSUMED.0]),
+            Op::Post(_) | Op::Void(_) | Op::Expire(_) => {}
+        }
+        if let Some(entry) = op_pending_id(op).and_then(|id| entries.get(&id)) {
+            account_ids.extend([entry.transfer.debit_account.0, entry.transfer.credit_account.0]);
+        }
+    }
+    let mut accounts = HashMap::new();
+    if !account_ids.is_empty() {
+        let sql = format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id IN ({}) ORDER BY id{}",
+            placeholders(0, account_ids.len()),
+            ctx.backend.for_update()
+        );
+        let rows = dynamic_query(sql, account_ids.iter().map(|&id| Val::Int(id)).collect())
+            .fetch_all(&mut *conn)
+            .await?;
+        for row in rows {
+            let balance = balance_from_row(&row)?;
+            accounts.insert(balance.account, Account { balance, delta: [0; 4] });
+        }
+    }
+
+    // Phase 2: apply in order, in memory.
+    let mut work = Working { ctx, entries, new_order: Vec::new(), accounts };
+    let mut results: Vec<Result<Done, LedgerError>> = ops.iter().map(|op| work.apply(op)).collect();
+
+    // Phase 3: allocate serial numbers for new reservations, then write.
+    let new_reservations: Vec<TransferId> = work
+        .new_order
+        .iter()
+        .copied()
+        .filter(|id| work.entries.get(id).is_some_and(|e| e.transfer.kind == TransferKind::Reserve))
+        .collect();
+    if !new_reservations.is_empty() {
+        let count = i64::try_from(new_reservations.len()).unwrap_or(i64::MAX);
+        let last: i64 = sqlx::query("UPDATE counters SET value = value + $1 WHERE name = 'serial_seq' RETURNING value")
+            .bind(count)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)?;
+        for (offset, id) in (0i64..).zip(&new_reservations) {
+            let seq = u64::try_from(last - count + 1 + offset)
+                .map_err(|_| StoreError::corrupt("counters/serial_seq", "negative sequence"))?;
+            let serial = Serial::from_sequence(ctx.series, seq, ctx.key)
+                .map_err(|e| StoreError::corrupt("configuration/series", e.to_string()))?;
+            if let Some(entry) = work.entries.get_mut(id) {
+                entry.serial = Some(serial);
+            }
+        }
+    }
+    for result in results.iter_mut() {
+        if let Ok(Done::Receipt(receipt)) = result {
+            receipt.serial = work.serial_of(&receipt.transfer);
+        }
+    }
+    write_back(conn, &work).await?;
+    Ok(results)
+}
+
+async fn write_back(conn: &mut AnyConnection, work: &Working<'_>) -> Result<(), StoreError> {
+    let mut transfer_rows = Vec::new();
+    let mut new_pending_rows = Vec::new();
+    let mut new_serial_rows = Vec::new();
+    for id in &work.new_order {
+        let Some(e) = work.entries.get(id) else { continue };
+        let t = &e.transfer;
+        let [sha, doc_type, stamped_at] = stamp_vals(t.stamp);
+        transfer_rows.push(vec![
+            Val::Text(t.id.to_string()),
+            Val::from(t.kind.as_str()),
+            Val::Int(t.debit_account.0),
+            Val::Int(t.credit_account.0),
+            Val::Int(t.amount),
+            Val::from(t.pending_id.map(|p| p.to_string())),
+            Val::from(t.timeout_ms),
+            Val::Text(t.reason.clone()),
+            Val::Text(t.reference.clone()),
+            sha,
+            doc_type,
+            stamped_at,
+            Val::Int(t.created_at.0),
+        ]);
+        if let (Some(p), Some(serial)) = (&e.pending, e.serial) {
+            new_pending_rows.push(vec![
+                Val::Text(t.id.to_string()),
+                Val::Int(p.expires_at),
+                Val::from(p.status.as_str()),
+                Val::from(p.resolved_by.map(|b| b.to_string())),
+                Val::from(p.resolved_at),
+            ]);
+            let seq = serial.sequence(work.ctx.key).and_then(|s| i64::try_from(s).ok()).unwrap_or(-1);
+            let [sha, doc_type, stamped_at] = stamp_vals(p.stamp);
+            new_serial_rows.push(vec![
+                Val::Text(serial.to_string()),
+                Val::Int(seq),
+                Val::from(serial.series()),
+                Val::from(serial_state(p.status)),
+                Val::Int(t.debit_account.0),
+                Val::Text(t.id.to_string()),
+                sha,
+                doc_type,
+                stamped_at,
+                Val::Int(t.created_at.0),
+                Val::from(p.resolved_at),
+            ]);
+        }
+    }
+    let mut pending_updates = Vec::new();
+    let mut serial_updates = Vec::new();
+    for e in work.entries.values().filter(|e| !e.is_new) {
+        let Some(p) = e.pending.as_ref().filter(|p| p.dirty) else { continue };
+        let id = e.transfer.id.to_string();
+        pending_updates.push(vec![
+            Val::Text(id.clone()),
+            Val::from(p.status.as_str()),
+            Val::from(p.resolved_by.map(|b| b.to_string())),
+            Val::from(p.resolved_at),
+        ]);
+        let [sha, doc_type, stamped_at] = stamp_vals(p.stamp);
+        serial_updates.push(vec![Val::Text(id), Val::from(serial_state(p.status)), sha, doc_type, stamped_at, Val::from(p.resolved_at)]);
+    }
+    let account_rows: Vec<Vec<Val>> = work
+        .accounts
+        .values()
+        .filter(|a| a.delta != [0; 4])
+        .map(|a| {
+            let mut row = vec![Val::Int(a.balance.account.0)];
+            row.extend(a.delta.iter().map(|&d| Val::Int(d)));
+            row
+        })
+        .collect();
+
+    // All writes go to the database as one multi-statement script: one round trip instead of
+    // six. Values are inlined as literals (see `rows::literal`), so the script has no binds.
+    let mut script = String::new();
+    let mut expected = 0u64;
+    let mut add = |head: &str, tail: &str, rows: Vec<Vec<Val>>| {
+        if rows.is_empty() {
+            return;
+        }
+        expected += rows.len() as u64;
+        let tuples: Vec<String> = rows
+            .iter()
+            .map(|row| format!("({})", row.iter().map(literal).collect::<Vec<_>>().join(", ")))
+            .collect();
+        script.push_str(&format!("{head} {} {tail};\n", tuples.join(", ")));
+    };
+    add(
+        "INSERT INTO transfers (id, kind, debit_account_id, credit_account_id, amount, pending_id, \
+         timeout_ms, reason, reference, doc_sha256, doc_type, stamped_at, created_at) VALUES",
+        "",
+        transfer_rows,
+    );
+    add(
+        "INSERT INTO pending_transfers (transfer_id, expires_at, status, resolved_by, resolved_at) VALUES",
+        "",
+        new_pending_rows,
+    );
+    // Conditional: a reservation another writer resolved meanwhile is not matched, the row
+    // count comes out short and the batch is rolled back and retried.
+    add(
+        "UPDATE pending_transfers SET status = v.column2, resolved_by = v.column3, \
+         resolved_at = CAST(v.column4 AS BIGINT) FROM (VALUES",
+        ") AS v WHERE pending_transfers.transfer_id = v.column1 AND pending_transfers.status = 'pending'",
+        pending_updates,
+    );
+    add(
+        "INSERT INTO serials (serial, seq, series, state, owner_account_id, reserve_transfer_id, \
+         doc_sha256, doc_type, stamped_at, reserved_at, resolved_at) VALUES",
+        "",
+        new_serial_rows,
+    );
+    add(
+        "UPDATE serials SET state = v.column2, doc_sha256 = v.column3, doc_type = v.column4, \
+         stamped_at = CAST(v.column5 AS BIGINT), resolved_at = CAST(v.column6 AS BIGINT) FROM (VALUES",
+        ") AS v WHERE serials.reserve_transfer_id = v.column1 AND serials.state = 'reserved'",
+        serial_updates,
+    );
+    add(
+        "UPDATE accounts SET debits_pending = accounts.debits_pending + v.column2, \
+         debits_posted = accounts.debits_posted + v.column3, \
+         credits_pending = accounts.credits_pending + v.column4, \
+         credits_posted = accounts.credits_posted + v.column5 FROM (VALUES",
+        ") AS v WHERE accounts.id = v.column1",
+        account_rows,
+    );
+    if script.is_empty() {
+        return Ok(());
+    }
+    let affected = conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(script))).await?.rows_affected();
+    if affected != expected {
+        return Err(StoreError::Contention(format!("{affected} of {expected} rows written: a concurrent writer won")));
+    }
+    Ok(())
+}

@@ -1,0 +1,162 @@
+//! `meterai admin`: the issuer's and service center's tools (stock, grants, users, audit).
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use meterai_core::SystemClock;
+use meterai_ledger::{Grant, Ledger, LedgerConfig, Mint, Store, TransferId};
+
+use crate::cli::storage::StorageArgs;
+
+/// Administrative commands.
+#[derive(Debug, clap::Args)]
+pub struct AdminCommand {
+    #[command(subcommand)]
+    command: AdminSubcommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum AdminSubcommand {
+    /// Stock: mint batches, show the level.
+    #[command(subcommand)]
+    Stock(StockCommand),
+    /// Move stock to a user's quota (creates the user if new).
+    Grant {
+        /// The user's e-mail address.
+        #[arg(long)]
+        user: String,
+        /// Units to grant.
+        #[arg(long)]
+        units: i64,
+        /// Why (shown in the user's history).
+        #[arg(long)]
+        reason: String,
+        /// Order or ticket reference.
+        #[arg(long, default_value = "")]
+        reference: String,
+        /// Idempotency key (32 hex digits); repeat it to retry safely. Default: random.
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Recompute every balance and check every invariant; exits 1 on any violation.
+    Audit,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum StockCommand {
+    /// Mint a batch of stock.
+    Mint {
+        /// Units in the batch.
+        #[arg(long)]
+        units: i64,
+        /// What the batch is (recorded).
+        #[arg(long)]
+        note: String,
+        /// Idempotency key (32 hex digits). Default: random.
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Show the stock level and every minted batch.
+    Show,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum UserCommand {
+    /// Create a user (passwords come with the web service).
+    Create {
+        /// The user's e-mail address.
+        #[arg(long)]
+        email: String,
+    },
+    /// Show a user's quota and history.
+    Show {
+        /// The user's e-mail address.
+        #[arg(long)]
+        email: String,
+    },
+}
+
+fn transfer_id(given: Option<&str>) -> anyhow::Result<TransferId> {
+    match given {
+        Some(hex) => TransferId::parse(hex).context("--id must be 32 hex digits"),
+        None => TransferId::random().context("no randomness for a transfer id"),
+    }
+}
+
+/// Runs an admin command against the configured storage.
+pub fn run(cmd: AdminCommand, storage: &StorageArgs) -> anyhow::Result<ExitCode> {
+    let location = storage.location().context("creating the data directory")?;
+    meterai_ledger::block_on(async move {
+        let store = Store::open(&location).await.with_context(|| format!("opening {location}"))?;
+        let ledger = Ledger::start(store, Arc::new(SystemClock), LedgerConfig::default()).await?;
+        let code = execute(&ledger, cmd.command).await;
+        ledger.store().close().await;
+        code
+    })?
+}
+
+async fn execute(ledger: &Ledger, command: AdminSubcommand) -> anyhow::Result<ExitCode> {
+    match command {
+        AdminSubcommand::Stock(StockCommand::Mint { units, note, id }) => {
+            let id = transfer_id(id.as_deref())?;
+            let receipt = ledger.mint(Mint { id, units, note }).await?;
+            println!("minted {} units (batch {})", receipt.transfer.amount, receipt.transfer.id);
+            println!("stock: {} units", ledger.stock_level().await?);
+        }
+        AdminSubcommand::Stock(StockCommand::Show) => {
+            println!("stock: {} units", ledger.stock_level().await?);
+            for batch in ledger.mint_batches().await? {
+                println!("batch {} at {}: {} units, {}", batch.id, batch.created_at, batch.amount, batch.reason);
+            }
+        }
+        AdminSubcommand::Grant { user, units, reason, reference, id } => {
+            let id = transfer_id(id.as_deref())?;
+            let (owner, created) = ledger.create_user(&user).await?;
+            if created {
+                println!("created user {}", owner.email);
+            }
+            let grant = Grant { id, to: owner.quota_account, units, reason, reference };
+            let receipt = ledger.grant(grant).await?;
+            let available = ledger.balance(owner.quota_account).await?.map_or(0, |b| b.available());
+            println!("granted {} units to {} (transfer {})", receipt.transfer.amount, owner.email, receipt.transfer.id);
+            println!("{} now has {available} units; stock: {} units", owner.email, ledger.stock_level().await?);
+        }
+        AdminSubcommand::User(UserCommand::Create { email }) => {
+            let (user, created) = ledger.create_user(&email).await?;
+            println!("{} user {} (quota {})", if created { "created" } else { "existing" }, user.email, user.quota_account);
+        }
+        AdminSubcommand::User(UserCommand::Show { email }) => {
+            let user = ledger.user_by_email(&email).await?.with_context(|| format!("no user {email}"))?;
+            let balance = ledger.balance(user.quota_account).await?.context("quota account missing")?;
+            println!("{}: {} available, {} reserved, {} used", user.email, balance.available(), balance.debits_pending, balance.debits_posted);
+            for m in ledger.history(user.quota_account, 50).await? {
+                let status = m.status.map(|s| format!(" [{s}]")).unwrap_or_default();
+                let serial = m.serial.map(|s| format!(" SN {s}")).unwrap_or_default();
+                println!(
+                    "{} {:+} {:?}{status}{serial} reason={:?} reference={:?}",
+                    m.transfer.created_at, m.available_delta, m.transfer.kind, m.transfer.reason, m.transfer.reference
+                );
+            }
+        }
+        AdminSubcommand::Audit => {
+            let report = ledger.audit().await?;
+            for check in &report.checks {
+                println!("checked {:<26} {:>8} records  {}", check.name, check.records, check.description);
+            }
+            if report.is_clean() {
+                println!("audit clean: no violations");
+            } else {
+                for v in &report.violations {
+                    println!("VIOLATION {} {}: {}", v.check, v.record, v.detail);
+                }
+                println!("audit failed: {} violations", report.violations.len());
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
