@@ -29,7 +29,7 @@ pub const SQLITE_WAL_CHECKPOINT_PAGES: u64 = 4_000;
 /// How long to wait for a pooled connection, in seconds.
 pub const POOL_ACQUIRE_TIMEOUT_SECS: u64 = 30;
 /// Advisory lock key that serialises migrations of several nodes starting at once (PostgreSQL).
-const MIGRATION_LOCK_KEY: i64 = 0x6d65_7465_7261_69;
+const MIGRATION_LOCK_KEY: i64 = 0x006d_6574_6572_6169;
 
 /// Which database sits behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
