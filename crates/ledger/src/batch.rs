@@ -62,6 +62,7 @@ pub enum ExpireOutcome {
 
 /// The answer to one operation.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // Lives only until the reply is sent; boxing buys nothing.
 pub(crate) enum Done {
     /// For mint, grant, reserve, post and void.
     Receipt(Receipt),
