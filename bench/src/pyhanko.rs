@@ -11,6 +11,8 @@ pub enum PyFile {
     Done {
         /// Stamps per second over the whole series.
         stamps_per_s: f64,
+        /// Stamps per second of the Python thread's CPU time (robust to a busy machine).
+        cpu_stamps_per_s: f64,
         /// Median latency, ms.
         p50_ms: f64,
         /// 99th-percentile latency, ms.
@@ -52,6 +54,7 @@ pub fn run(script: &Path, pki: &PkiFiles, n: usize, files: &[PathBuf]) -> PyRun 
             let entry = if r["ok"].as_bool() == Some(true) {
                 PyFile::Done {
                     stamps_per_s: r["stamps_per_s"].as_f64().unwrap_or(f64::NAN),
+                    cpu_stamps_per_s: r["cpu_stamps_per_s"].as_f64().unwrap_or(f64::NAN),
                     p50_ms: r["p50_ms"].as_f64().unwrap_or(f64::NAN),
                     p99_ms: r["p99_ms"].as_f64().unwrap_or(f64::NAN),
                     bytes_added: r["bytes_added"].as_u64().unwrap_or(0),
