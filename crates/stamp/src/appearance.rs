@@ -173,14 +173,19 @@ impl Pen {
         ));
     }
 
-    /// Draws the QR code on a white square (scanners need the light quiet zone), dark modules
-    /// merged into horizontal runs so a version-4 code is ~200 rectangles, not ~800.
+    /// Draws the QR code on a white square (scanners need the light quiet zone). The modules are
+    /// drawn in module units under one `cm`, so each rectangle is four small integers, and dark
+    /// modules are merged into horizontal runs: a version-4 code is ~200 short rectangles.
     fn qr(&mut self, qr: &QrCode, x: f64, y: f64, side: f64) {
         let n = qr.width();
         let quiet = 2usize;
-        let module = side / (n + 2 * quiet) as f64;
-        self.op(&format!("q 1 1 1 rg {} {} {} {} re f 0 0 0 rg", num(x), num(y), num(side), num(side)));
+        let grid = n + 2 * quiet;
+        let module = side / grid as f64;
+        self.op(&format!("q 1 1 1 rg {} {} {} {} re f", num(x), num(y), num(side), num(side)));
+        // Module space: origin at the top-left module, y growing downwards like the QR matrix.
+        self.op(&format!("{} 0 0 {} {} {} cm 0 0 0 rg", num(module), num(-module), num(x), num(y + side)));
         let colors = qr.to_colors();
+        let mut line = Vec::with_capacity(32);
         for row in 0..n {
             let mut col = 0;
             while col < n {
@@ -189,9 +194,15 @@ impl Pen {
                     while col < n && colors[row * n + col] == qrcode::Color::Dark {
                         col += 1;
                     }
-                    let rx = x + (start + quiet) as f64 * module;
-                    let ry = y + side - (row + quiet + 1) as f64 * module;
-                    self.op(&format!("{} {} {} {} re", num(rx), num(ry), num((col - start) as f64 * module), num(module)));
+                    line.clear();
+                    for (i, v) in [start + quiet, row + quiet, col - start, 1].into_iter().enumerate() {
+                        if i > 0 {
+                            line.push(b' ');
+                        }
+                        push_usize(&mut line, v);
+                    }
+                    line.extend_from_slice(b" re\n");
+                    self.out.extend_from_slice(&line);
                 } else {
                     col += 1;
                 }
@@ -199,6 +210,22 @@ impl Pen {
         }
         self.op("f Q");
     }
+}
+
+/// Appends the decimal digits of `v` (no allocation: this runs for every QR rectangle).
+fn push_usize(out: &mut Vec<u8>, v: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut v = v;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
 }
 
 /// Formats a coordinate with at most 3 decimals and no trailing zeros: PDF has no exponent syntax,
