@@ -8,7 +8,9 @@
 //! Architecture invariant: this module only produces content-stream bytes. It knows no PDF
 //! objects, no files and no time, so the same inputs always draw the same bytes.
 
-use qrcode::{EcLevel, QrCode};
+use qrcode::bits::Bits;
+use qrcode::canvas::{Canvas, MaskPattern};
+use qrcode::{Color, EcLevel, Version};
 
 use crate::font::{HELVETICA_BOLD, text_width_em};
 
@@ -68,8 +70,7 @@ pub fn draw(serial: &str, verify_url: &str, width: f64, height: f64) -> Result<A
     if verify_url.len() > VERIFY_URL_BYTES_MAX {
         return Err(AppearanceError::UrlTooLong);
     }
-    let qr = QrCode::with_error_correction_level(verify_url.as_bytes(), EcLevel::M)
-        .map_err(|_| AppearanceError::UrlTooLong)?;
+    let qr = Qr::encode(verify_url.as_bytes()).ok_or(AppearanceError::UrlTooLong)?;
 
     let mut pen = Pen::default();
     let border = width.min(height) * 0.02;
@@ -83,7 +84,7 @@ pub fn draw(serial: &str, verify_url: &str, width: f64, height: f64) -> Result<A
 }
 
 /// Square or tall box: title on top, QR in the middle, value and serial below.
-fn portrait(pen: &mut Pen, qr: &QrCode, serial: &str, w: f64, h: f64, border: f64) {
+fn portrait(pen: &mut Pen, qr: &Qr, serial: &str, w: f64, h: f64, border: f64) {
     let pad = border * 2.5;
     let inner_w = w - 2.0 * pad;
     let title_size = fit_size("METERAI ELEKTRONIK", inner_w, h * 0.075);
@@ -107,7 +108,7 @@ fn portrait(pen: &mut Pen, qr: &QrCode, serial: &str, w: f64, h: f64, border: f6
 }
 
 /// Wide box (e.g. 96x66 pt): QR on the left at full height, the words stacked on the right.
-fn landscape(pen: &mut Pen, qr: &QrCode, serial: &str, w: f64, h: f64, border: f64) {
+fn landscape(pen: &mut Pen, qr: &Qr, serial: &str, w: f64, h: f64, border: f64) {
     let pad = border * 2.5;
     let side = (h - 2.0 * pad).min(w * 0.6);
     pen.qr(qr, pad, (h - side) / 2.0, side);
@@ -127,6 +128,39 @@ fn landscape(pen: &mut Pen, qr: &QrCode, serial: &str, w: f64, h: f64, border: f
     for ((text, _), size) in lines.iter().zip(&sizes) {
         y -= size * 1.25;
         pen.centered_text(text, cx, y + size * 0.2, *size);
+    }
+}
+
+/// Largest QR version tried: version 10 at level M holds 213 bytes, more than
+/// [`VERIFY_URL_BYTES_MAX`].
+const QR_VERSION_MAX: i16 = 10;
+
+/// A QR code's modules, row by row.
+struct Qr {
+    /// Modules per side.
+    width: usize,
+    /// `width * width` modules, row-major.
+    modules: Vec<Color>,
+}
+
+impl Qr {
+    /// Encodes `data` in byte mode at error-correction level M, in the smallest version that
+    /// holds it, with the fixed checkerboard mask. Any of the eight masks is a valid QR code;
+    /// trying all eight and scoring them (what `QrCode::new` does) cost more CPU than the RSA
+    /// signature, and the mark's QR is checked to scan in the tests.
+    fn encode(data: &[u8]) -> Option<Qr> {
+        (1..=QR_VERSION_MAX).find_map(|v| {
+            let version = Version::Normal(v);
+            let mut bits = Bits::new(version);
+            bits.push_byte_data(data).ok()?;
+            bits.push_terminator(EcLevel::M).ok()?;
+            let (codewords, ec) = qrcode::ec::construct_codewords(&bits.into_bytes(), version, EcLevel::M).ok()?;
+            let mut canvas = Canvas::new(version, EcLevel::M);
+            canvas.draw_all_functional_patterns();
+            canvas.draw_data(&codewords, &ec);
+            canvas.apply_mask(MaskPattern::Checkerboard);
+            Some(Qr { width: usize::try_from(version.width()).ok()?, modules: canvas.into_colors() })
+        })
     }
 }
 
@@ -176,22 +210,22 @@ impl Pen {
     /// Draws the QR code on a white square (scanners need the light quiet zone). The modules are
     /// drawn in module units under one `cm`, so each rectangle is four small integers, and dark
     /// modules are merged into horizontal runs: a version-4 code is ~200 short rectangles.
-    fn qr(&mut self, qr: &QrCode, x: f64, y: f64, side: f64) {
-        let n = qr.width();
+    fn qr(&mut self, qr: &Qr, x: f64, y: f64, side: f64) {
+        let n = qr.width;
         let quiet = 2usize;
         let grid = n + 2 * quiet;
         let module = side / grid as f64;
         self.op(&format!("q 1 1 1 rg {} {} {} {} re f", num(x), num(y), num(side), num(side)));
         // Module space: origin at the top-left module, y growing downwards like the QR matrix.
         self.op(&format!("{} 0 0 {} {} {} cm 0 0 0 rg", num(module), num(-module), num(x), num(y + side)));
-        let colors = qr.to_colors();
+        let colors = &qr.modules;
         let mut line = Vec::with_capacity(32);
         for row in 0..n {
             let mut col = 0;
             while col < n {
-                if colors[row * n + col] == qrcode::Color::Dark {
+                if colors[row * n + col] == Color::Dark {
                     let start = col;
-                    while col < n && colors[row * n + col] == qrcode::Color::Dark {
+                    while col < n && colors[row * n + col] == Color::Dark {
                         col += 1;
                     }
                     line.clear();
