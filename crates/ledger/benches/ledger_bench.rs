@@ -14,6 +14,8 @@ use sqlx::Connection;
 
 struct Figures {
     pairs: u64,
+    /// CPU seconds this process (clients, writer, and for SQLite the database) used meanwhile.
+    cpu_seconds: f64,
     seconds: f64,
     p50_ms: f64,
     p99_ms: f64,
@@ -47,6 +49,7 @@ async fn pairs(location: &str, clients: u64, run_for: Duration) -> Figures {
         ledger.grant(grant).await.expect("grant");
         accounts.push(user.quota_account);
     }
+    let cpu_start = process_cpu_seconds();
     let start = Instant::now();
     let mut tasks = Vec::new();
     for (c, account) in accounts.into_iter().enumerate() {
@@ -71,12 +74,33 @@ async fn pairs(location: &str, clients: u64, run_for: Duration) -> Figures {
         latencies.extend(t.await.expect("client"));
     }
     let seconds = start.elapsed().as_secs_f64();
+    let cpu_seconds = process_cpu_seconds() - cpu_start;
     latencies.sort();
     let pct = |p: f64| latencies.get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1))).map_or(0.0, |d| d.as_secs_f64() * 1e3);
     let report = ledger.audit().await.expect("audit");
     assert!(report.is_clean(), "audit after the benchmark: {:?}", report.violations);
     ledger.store().close().await;
-    Figures { pairs: latencies.len() as u64, seconds, p50_ms: pct(0.50), p99_ms: pct(0.99) }
+    Figures { pairs: latencies.len() as u64, cpu_seconds, seconds, p50_ms: pct(0.50), p99_ms: pct(0.99) }
+}
+
+/// User + system CPU time of this process so far, from /proc/self/stat (Linux, 100 Hz ticks).
+fn process_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    // Fields 14 and 15 of the stat line (utime, stime) are 11 and 12 after the name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// CPU time the machine's other processes took while we measured: the share of the 2 cores we
+/// did not get (from /proc/stat: all non-idle time minus our own).
+fn machine_busy_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let line = stat.lines().next().unwrap_or("");
+    let v: Vec<f64> = line.split_whitespace().skip(1).filter_map(|f| f.parse().ok()).collect();
+    let get = |i: usize| v.get(i).copied().unwrap_or(0.0);
+    (get(0) + get(1) + get(2) + get(5) + get(6) + get(7)) / 100.0
 }
 
 /// The floor: one client, one single-row UPDATE per committed transaction.
@@ -104,22 +128,29 @@ fn main() {
     let pg = args.get(2).cloned().unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".into());
     let run_for = Duration::from_secs(seconds);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    println!("| backend | clients | pairs | pairs/s | p50 ms | p99 ms | anchor tx/s | pairs/s ÷ anchor |");
-    println!("|---|---|---|---|---|---|---|---|");
-    for backend in ["sqlite", "postgres"] {
+    println!("| backend | clients | pairs | pairs/s | p50 ms | p99 ms | anchor tx/s | pairs/s ÷ anchor | our CPU µs/pair | machine busy (all processes) |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for backend in std::env::var("BENCH_BACKENDS").unwrap_or("sqlite,postgres".into()).split(",").map(str::to_string).collect::<Vec<_>>().iter().map(String::as_str) {
         let anchor_rate = runtime.block_on(async {
             let location = fresh_location(backend, &pg, "anchor").await;
             anchor(&location, run_for).await
         });
         for clients in [1u64, 32] {
+            let busy_start = machine_busy_seconds();
             let f = runtime.block_on(async {
                 let location = fresh_location(backend, &pg, &format!("c{clients}")).await;
                 pairs(&location, clients, run_for).await
             });
+            let busy = (machine_busy_seconds() - busy_start) / (2.0 * f.seconds);
             let rate = f.pairs as f64 / f.seconds;
             println!(
-                "| {backend} | {clients} | {} | {rate:.0} | {:.2} | {:.2} | {anchor_rate:.0} | {:.2} |",
-                f.pairs, f.p50_ms, f.p99_ms, rate / anchor_rate
+                "| {backend} | {clients} | {} | {rate:.0} | {:.2} | {:.2} | {anchor_rate:.0} | {:.2} | {:.0} | {:.0}% |",
+                f.pairs,
+                f.p50_ms,
+                f.p99_ms,
+                rate / anchor_rate,
+                f.cpu_seconds * 1e6 / f.pairs.max(1) as f64,
+                busy * 100.0
             );
         }
     }

@@ -20,6 +20,12 @@ pub const SQLITE_CONNECTIONS_MAX: u32 = 4;
 pub const POSTGRES_CONNECTIONS_MAX: u32 = 8;
 /// How long SQLite waits for another process's write lock before failing, in milliseconds.
 pub const SQLITE_BUSY_TIMEOUT_MS: u64 = 10_000;
+/// SQLite page cache per connection, in KiB (the pragma takes it negated): the hot B-tree pages
+/// of transfers, reservations and serial numbers (random keys) stay in memory.
+pub const SQLITE_CACHE_KIB: u64 = 65_536;
+/// WAL pages written before SQLite checkpoints (and fsyncs) into the database file. The default
+/// (1,000 pages) checkpoints every few batches under load; each checkpoint stalls the writer.
+pub const SQLITE_WAL_CHECKPOINT_PAGES: u64 = 4_000;
 /// How long to wait for a pooled connection, in seconds.
 pub const POOL_ACQUIRE_TIMEOUT_SECS: u64 = 30;
 /// Advisory lock key that serialises migrations of several nodes starting at once (PostgreSQL).
@@ -112,13 +118,17 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(max)
             .acquire_timeout(Duration::from_secs(POOL_ACQUIRE_TIMEOUT_SECS))
+            // No ping before every batch: a dead connection fails its batch with an I/O error,
+            // which is retried on a fresh connection (see `is_retryable`).
+            .test_before_acquire(false)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         let pragmas = format!(
                             "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
                              PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA foreign_keys = ON;"
+                             PRAGMA foreign_keys = ON; PRAGMA cache_size = -{SQLITE_CACHE_KIB}; \
+                             PRAGMA wal_autocheckpoint = {SQLITE_WAL_CHECKPOINT_PAGES};"
                         );
                         conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(pragmas))).await?;
                     }
@@ -215,7 +225,7 @@ pub(crate) fn is_retryable(error: &sqlx::Error) -> bool {
                 // SQLite: BUSY (5), LOCKED (6) and their extended codes, UNIQUE (2067), PK (1555).
                 || matches!(code.as_ref(), "5" | "6" | "261" | "517" | "262" | "2067" | "1555")
         }
-        sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => true,
         _ => false,
     }
 }
