@@ -1,9 +1,13 @@
 //! One batch of ledger operations applied in one database transaction (group commit).
 //!
-//! TigerBeetle's shape: read everything the batch touches in a few statements (transfers by id,
-//! the reservations they resolve, the accounts they move), apply the operations one after the
-//! other in memory, then write the results back in a few multi-row statements. The number of
-//! statements per batch is constant, so a batch of 500 costs little more than a batch of 1.
+//! TigerBeetle's shape: read everything the batch touches (transfers by id, the reservations
+//! they resolve, the accounts they move), apply the operations one after the other in memory,
+//! then write the results back. This module is the backend-neutral part: what to read
+//! ([`wanted`], [`wanted_accounts`]), the in-memory application ([`apply_ops`]) and the rows to
+//! write ([`Applied::finish`], a [`WriteSet`] whose every value is a bind parameter). The
+//! drivers run it: [`crate::sqlite_batch`] (rusqlite, prepared statements per row, in-process
+//! and cheap) and [`crate::postgres_batch`] (arrays bound to constant statements, one round trip
+//! per step).
 //!
 //! Correctness across processes comes from the database, not from this code running alone:
 //! on PostgreSQL the reservations and accounts read are locked (`FOR UPDATE`, in id order so
@@ -16,14 +20,10 @@
 use std::collections::{BTreeSet, HashMap};
 
 use meterai_core::{Serial, SerialKey, Timestamp};
-use sqlx::{AnyConnection, Executor, Row};
 
 use crate::error::{LedgerError, StoreError};
-use crate::rows::{
-    ACCOUNT_COLUMNS, TRANSFER_COLUMNS, Val, balance_from_row, dynamic_query, literal,
-    placeholders, transfer_from_row, transfer_id_from,
-};
-use crate::store::{Backend, hex};
+use crate::rows::{Cells, TRANSFER_COLUMNS, Val, transfer_from_row, transfer_id_from};
+use crate::store::hex;
 use crate::types::{
     AccountId, AccountKind, Balance, Grant, Mint, PendingStatus, Post, Receipt, Reserve,
     StampBinding, Transfer, TransferId, TransferKind, Void,
@@ -72,8 +72,6 @@ pub(crate) enum Done {
 
 /// Inputs every operation of a batch shares.
 pub(crate) struct BatchContext<'a> {
-    /// Decides row locking (PostgreSQL) versus the single write lock (SQLite).
-    pub backend: Backend,
     /// One time for the whole batch: creation times and expiry decisions agree.
     pub now: Timestamp,
     /// Permutes allocated sequence numbers into serial numbers.
@@ -96,9 +94,9 @@ struct PendingRow {
 }
 
 #[derive(Debug, Clone)]
-struct Entry {
+pub(crate) struct Entry {
     /// The transfer as stored (or about to be).
-    transfer: Transfer,
+    pub(crate) transfer: Transfer,
     /// Written by this batch (INSERT) rather than read from the database.
     is_new: bool,
     /// For reservations.
@@ -427,62 +425,60 @@ fn stamp_vals(stamp: Option<StampBinding>) -> [Val; 3] {
     }
 }
 
-/// Applies `ops` inside the open transaction `conn`. Per-operation refusals are in the returned
-/// vector; an `Err` means the whole transaction must be rolled back (and maybe retried).
-pub(crate) async fn apply_batch(
-    conn: &mut AnyConnection,
-    ctx: &BatchContext<'_>,
-    ops: &[Op],
-) -> Result<Vec<Result<Done, LedgerError>>, StoreError> {
-    // Phase 1: read (and on PostgreSQL lock) everything the batch touches.
+/// What a batch reads before applying: transfer ids (the operations' own, for idempotency, and
+/// the reservations they resolve) and, separately, the reservations to lock. Sorted, so every
+/// writer locks in the same order.
+pub(crate) struct Wanted {
+    /// Reservations resolved by post, void or expiry (locked first on PostgreSQL).
+    pub pending_ids: Vec<String>,
+    /// Every transfer id the batch names.
+    pub ids: Vec<String>,
+}
+
+pub(crate) fn wanted(ops: &[Op]) -> Wanted {
     let pending_ids: BTreeSet<String> = ops.iter().filter_map(op_pending_id).map(|id| id.to_string()).collect();
     let mut ids: BTreeSet<String> = ops.iter().filter_map(op_id).map(|id| id.to_string()).collect();
     ids.extend(pending_ids.iter().cloned());
-    if ctx.backend == Backend::Postgres && !pending_ids.is_empty() {
-        let sql = format!(
-            "SELECT transfer_id FROM pending_transfers WHERE transfer_id IN ({}) ORDER BY transfer_id FOR UPDATE",
-            placeholders(0, pending_ids.len())
-        );
-        dynamic_query(sql, pending_ids.iter().map(|s| Val::Text(s.clone())).collect())
-            .fetch_all(&mut *conn)
-            .await?;
-    }
-    let mut entries = HashMap::new();
-    if !ids.is_empty() {
-        let sql = format!(
-            "SELECT {TRANSFER_COLUMNS}, p.expires_at, p.status, p.resolved_by, p.resolved_at, s.serial \
-             FROM transfers t LEFT JOIN pending_transfers p ON p.transfer_id = t.id \
-             LEFT JOIN serials s ON s.reserve_transfer_id = t.id WHERE t.id IN ({})",
-            placeholders(0, ids.len())
-        );
-        let rows = dynamic_query(sql, ids.iter().map(|s| Val::Text(s.clone())).collect())
-            .fetch_all(&mut *conn)
-            .await?;
-        for row in rows {
-            let transfer = transfer_from_row(&row)?;
-            let record = format!("transfers/{}", transfer.id);
-            let pending = match row.try_get::<Option<String>, _>(14)? {
-                Some(status_text) => Some(PendingRow {
-                    expires_at: row.try_get(13)?,
-                    status: PendingStatus::parse(&status_text)
-                        .ok_or_else(|| StoreError::corrupt(&record, "bad pending status"))?,
-                    resolved_by: match row.try_get::<Option<String>, _>(15)? {
-                        Some(t) => Some(transfer_id_from(&t, &record)?),
-                        None => None,
-                    },
-                    resolved_at: row.try_get(16)?,
-                    stamp: None,
-                    dirty: false,
-                }),
+    Wanted { pending_ids: pending_ids.into_iter().collect(), ids: ids.into_iter().collect() }
+}
+
+/// The select list and joins that read one stored transfer with its reservation state and
+/// serial number, in the column order [`entry_from_row`] parses; the caller adds the WHERE.
+pub(crate) fn entry_select() -> String {
+    format!(
+        "SELECT {TRANSFER_COLUMNS}, p.expires_at, p.status, p.resolved_by, p.resolved_at, s.serial \
+         FROM transfers t LEFT JOIN pending_transfers p ON p.transfer_id = t.id \
+         LEFT JOIN serials s ON s.reserve_transfer_id = t.id"
+    )
+}
+
+/// Parses a row selected with [`entry_select`].
+pub(crate) fn entry_from_row(row: &impl Cells) -> Result<Entry, StoreError> {
+    let transfer = transfer_from_row(row)?;
+    let record = format!("transfers/{}", transfer.id);
+    let pending = match row.text(14)? {
+        Some(status_text) => Some(PendingRow {
+            expires_at: row.req_int(13)?,
+            status: PendingStatus::parse(&status_text).ok_or_else(|| StoreError::corrupt(&record, "bad pending status"))?,
+            resolved_by: match row.text(15)? {
+                Some(t) => Some(transfer_id_from(&t, &record)?),
                 None => None,
-            };
-            let serial = match row.try_get::<Option<String>, _>(17)? {
-                Some(text) => Some(Serial::parse(&text).map_err(|e| StoreError::corrupt(&record, e.to_string()))?),
-                None => None,
-            };
-            entries.insert(transfer.id, Entry { transfer, is_new: false, pending, serial });
-        }
-    }
+            },
+            resolved_at: row.int(16)?,
+            stamp: None,
+            dirty: false,
+        }),
+        None => None,
+    };
+    let serial = match row.text(17)? {
+        Some(text) => Some(Serial::parse(&text).map_err(|e| StoreError::corrupt(&record, e.to_string()))?),
+        None => None,
+    };
+    Ok(Entry { transfer, is_new: false, pending, serial })
+}
+
+/// The accounts the batch moves, ascending (the lock order on PostgreSQL).
+pub(crate) fn wanted_accounts(ops: &[Op], entries: &HashMap<TransferId, Entry>) -> Vec<i64> {
     let mut account_ids: BTreeSet<i64> = BTreeSet::new();
     for op in ops {
         match op {
@@ -495,60 +491,163 @@ pub(crate) async fn apply_batch(
             account_ids.extend([entry.transfer.debit_account.0, entry.transfer.credit_account.0]);
         }
     }
-    let mut accounts = HashMap::new();
-    if !account_ids.is_empty() {
-        let sql = format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id IN ({}) ORDER BY id{}",
-            placeholders(0, account_ids.len()),
-            ctx.backend.for_update()
-        );
-        let rows = dynamic_query(sql, account_ids.iter().map(|&id| Val::Int(id)).collect())
-            .fetch_all(&mut *conn)
-            .await?;
-        for row in rows {
-            let balance = balance_from_row(&row)?;
-            accounts.insert(balance.account, Account { balance, delta: [0; 4] });
-        }
-    }
+    account_ids.into_iter().collect()
+}
 
-    // Phase 2: apply in order, in memory.
+/// A batch applied in memory, before serial numbers are allocated and rows written.
+pub(crate) struct Applied<'a> {
+    /// The state after every operation.
+    work: Working<'a>,
+    /// Each operation's own answer.
+    results: Vec<Result<Done, LedgerError>>,
+    /// New reservations in the order made: they get consecutive serial sequence numbers.
+    new_reservations: Vec<TransferId>,
+}
+
+/// Applies `ops` in order to what was read. Per-operation refusals are in the results.
+pub(crate) fn apply_ops<'a>(
+    ctx: &'a BatchContext<'a>,
+    entries: HashMap<TransferId, Entry>,
+    balances: Vec<Balance>,
+    ops: &[Op],
+) -> Applied<'a> {
+    let accounts = balances.into_iter().map(|b| (b.account, Account { balance: b, delta: [0; 4] })).collect();
     let mut work = Working { ctx, entries, new_order: Vec::new(), accounts };
-    let mut results: Vec<Result<Done, LedgerError>> = ops.iter().map(|op| work.apply(op)).collect();
-
-    // Phase 3: allocate serial numbers for new reservations, then write.
-    let new_reservations: Vec<TransferId> = work
+    let results = ops.iter().map(|op| work.apply(op)).collect();
+    let new_reservations = work
         .new_order
         .iter()
         .copied()
         .filter(|id| work.entries.get(id).is_some_and(|e| e.transfer.kind == TransferKind::Reserve))
         .collect();
-    if !new_reservations.is_empty() {
-        let count = i64::try_from(new_reservations.len()).unwrap_or(i64::MAX);
-        let last: i64 = sqlx::query("UPDATE counters SET value = value + $1 WHERE name = 'serial_seq' RETURNING value")
-            .bind(count)
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get(0)?;
-        for (offset, id) in (0i64..).zip(&new_reservations) {
+    Applied { work, results, new_reservations }
+}
+
+/// Which SQL type a written column has (PostgreSQL binds each column as one typed array).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ty {
+    /// BIGINT.
+    Int,
+    /// TEXT.
+    Text,
+}
+
+/// One kind of write, in both backends' forms. Both take the same values in the same order.
+pub(crate) struct WriteSpec {
+    /// Column types, in bind order.
+    pub types: &'static [Ty],
+    /// SQLite: one row per execution, `?1`.. in `types` order (prepared once, cached).
+    pub sqlite: &'static str,
+    /// PostgreSQL: one statement for all rows; `{rows}` becomes `UNNEST($a::type[], ..)`, one
+    /// array per column, and the statement must end in `RETURNING 1` (rows are counted).
+    pub postgres: &'static str,
+}
+
+/// Rows to write of one kind.
+pub(crate) struct Write {
+    /// How to write them.
+    pub spec: &'static WriteSpec,
+    /// The values, one vector per row, in `spec.types` order.
+    pub rows: Vec<Vec<Val>>,
+}
+
+/// Everything a batch writes, in an order the foreign keys accept. Each row must be written
+/// (insert) or matched (conditional update) exactly once; fewer means another writer won.
+pub(crate) type WriteSet = Vec<Write>;
+
+const T: Ty = Ty::Text;
+const I: Ty = Ty::Int;
+
+static INSERT_TRANSFERS: WriteSpec = WriteSpec {
+    types: &[T, T, I, I, I, T, I, T, T, T, T, I, I],
+    sqlite: "INSERT INTO transfers (id, kind, debit_account_id, credit_account_id, amount, pending_id, \
+             timeout_ms, reason, reference, doc_sha256, doc_type, stamped_at, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    postgres: "INSERT INTO transfers (id, kind, debit_account_id, credit_account_id, amount, pending_id, \
+               timeout_ms, reason, reference, doc_sha256, doc_type, stamped_at, created_at) \
+               SELECT * FROM {rows} RETURNING 1",
+};
+
+static INSERT_PENDING: WriteSpec = WriteSpec {
+    types: &[T, I, T, T, I],
+    sqlite: "INSERT INTO pending_transfers (transfer_id, expires_at, status, resolved_by, resolved_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+    postgres: "INSERT INTO pending_transfers (transfer_id, expires_at, status, resolved_by, resolved_at) \
+               SELECT * FROM {rows} RETURNING 1",
+};
+
+// Conditional: a reservation another writer resolved meanwhile is not matched, the row count
+// comes out short and the batch is rolled back and retried.
+static UPDATE_PENDING: WriteSpec = WriteSpec {
+    types: &[T, T, T, I],
+    sqlite: "UPDATE pending_transfers SET status = ?2, resolved_by = ?3, resolved_at = ?4 \
+             WHERE transfer_id = ?1 AND status = 'pending'",
+    postgres: "UPDATE pending_transfers SET status = v.c2, resolved_by = v.c3, resolved_at = v.c4 \
+               FROM {rows} AS v (c1, c2, c3, c4) \
+               WHERE pending_transfers.transfer_id = v.c1 AND pending_transfers.status = 'pending' RETURNING 1",
+};
+
+static INSERT_SERIALS: WriteSpec = WriteSpec {
+    types: &[T, I, T, T, I, T, T, T, I, I, I],
+    sqlite: "INSERT INTO serials (serial, seq, series, state, owner_account_id, reserve_transfer_id, \
+             doc_sha256, doc_type, stamped_at, reserved_at, resolved_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    postgres: "INSERT INTO serials (serial, seq, series, state, owner_account_id, reserve_transfer_id, \
+               doc_sha256, doc_type, stamped_at, reserved_at, resolved_at) \
+               SELECT * FROM {rows} RETURNING 1",
+};
+
+static UPDATE_SERIALS: WriteSpec = WriteSpec {
+    types: &[T, T, T, T, I, I],
+    sqlite: "UPDATE serials SET state = ?2, doc_sha256 = ?3, doc_type = ?4, stamped_at = ?5, resolved_at = ?6 \
+             WHERE reserve_transfer_id = ?1 AND state = 'reserved'",
+    postgres: "UPDATE serials SET state = v.c2, doc_sha256 = v.c3, doc_type = v.c4, stamped_at = v.c5, \
+               resolved_at = v.c6 FROM {rows} AS v (c1, c2, c3, c4, c5, c6) \
+               WHERE serials.reserve_transfer_id = v.c1 AND serials.state = 'reserved' RETURNING 1",
+};
+
+static UPDATE_ACCOUNTS: WriteSpec = WriteSpec {
+    types: &[I, I, I, I, I],
+    sqlite: "UPDATE accounts SET debits_pending = debits_pending + ?2, debits_posted = debits_posted + ?3, \
+             credits_pending = credits_pending + ?4, credits_posted = credits_posted + ?5 WHERE id = ?1",
+    postgres: "UPDATE accounts SET debits_pending = accounts.debits_pending + v.c2, \
+               debits_posted = accounts.debits_posted + v.c3, credits_pending = accounts.credits_pending + v.c4, \
+               credits_posted = accounts.credits_posted + v.c5 FROM {rows} AS v (c1, c2, c3, c4, c5) \
+               WHERE accounts.id = v.c1 RETURNING 1",
+};
+
+impl Applied<'_> {
+    /// How many serial sequence numbers to allocate (one per new reservation).
+    pub(crate) fn serials_needed(&self) -> i64 {
+        i64::try_from(self.new_reservations.len()).unwrap_or(i64::MAX)
+    }
+
+    /// Gives the new reservations the sequence numbers up to `last` (allocated by the caller
+    /// with [`Applied::serials_needed`]), fills the receipts' serial numbers, and returns the
+    /// answers and the rows to write.
+    pub(crate) fn finish(mut self, last: i64) -> Result<(Vec<Result<Done, LedgerError>>, WriteSet), StoreError> {
+        let count = self.serials_needed();
+        let ctx = self.work.ctx;
+        for (offset, id) in (0i64..).zip(&self.new_reservations) {
             let seq = u64::try_from(last - count + 1 + offset)
                 .map_err(|_| StoreError::corrupt("counters/serial_seq", "negative sequence"))?;
             let serial = Serial::from_sequence(ctx.series, seq, ctx.key)
                 .map_err(|e| StoreError::corrupt("configuration/series", e.to_string()))?;
-            if let Some(entry) = work.entries.get_mut(id) {
+            if let Some(entry) = self.work.entries.get_mut(id) {
                 entry.serial = Some(serial);
             }
         }
-    }
-    for result in results.iter_mut() {
-        if let Ok(Done::Receipt(receipt)) = result {
-            receipt.serial = work.serial_of(&receipt.transfer);
+        for result in self.results.iter_mut() {
+            if let Ok(Done::Receipt(receipt)) = result {
+                receipt.serial = self.work.serial_of(&receipt.transfer);
+            }
         }
+        let writes = write_set(&self.work);
+        Ok((self.results, writes))
     }
-    write_back(conn, &work).await?;
-    Ok(results)
 }
 
-async fn write_back(conn: &mut AnyConnection, work: &Working<'_>) -> Result<(), StoreError> {
+fn write_set(work: &Working<'_>) -> WriteSet {
     let mut transfer_rows = Vec::new();
     let mut new_pending_rows = Vec::new();
     let mut new_serial_rows = Vec::new();
@@ -598,8 +697,11 @@ async fn write_back(conn: &mut AnyConnection, work: &Working<'_>) -> Result<(), 
     }
     let mut pending_updates = Vec::new();
     let mut serial_updates = Vec::new();
-    for e in work.entries.values().filter(|e| !e.is_new) {
-        let Some(p) = e.pending.as_ref().filter(|p| p.dirty) else { continue };
+    // Sorted by id: concurrent writers on PostgreSQL update rows in one order.
+    let mut resolved: Vec<&Entry> = work.entries.values().filter(|e| !e.is_new && e.pending.as_ref().is_some_and(|p| p.dirty)).collect();
+    resolved.sort_by_key(|e| e.transfer.id);
+    for e in resolved {
+        let Some(p) = e.pending.as_ref() else { continue };
         let id = e.transfer.id.to_string();
         pending_updates.push(vec![
             Val::Text(id.clone()),
@@ -610,77 +712,36 @@ async fn write_back(conn: &mut AnyConnection, work: &Working<'_>) -> Result<(), 
         let [sha, doc_type, stamped_at] = stamp_vals(p.stamp);
         serial_updates.push(vec![Val::Text(id), Val::from(serial_state(p.status)), sha, doc_type, stamped_at, Val::from(p.resolved_at)]);
     }
-    let account_rows: Vec<Vec<Val>> = work
-        .accounts
-        .values()
-        .filter(|a| a.delta != [0; 4])
+    let mut changed: Vec<&Account> = work.accounts.values().filter(|a| a.delta != [0; 4]).collect();
+    changed.sort_by_key(|a| a.balance.account);
+    let account_rows: Vec<Vec<Val>> = changed
+        .into_iter()
         .map(|a| {
             let mut row = vec![Val::Int(a.balance.account.0)];
             row.extend(a.delta.iter().map(|&d| Val::Int(d)));
             row
         })
         .collect();
+    [
+        (&INSERT_TRANSFERS, transfer_rows),
+        (&INSERT_PENDING, new_pending_rows),
+        (&UPDATE_PENDING, pending_updates),
+        (&INSERT_SERIALS, new_serial_rows),
+        (&UPDATE_SERIALS, serial_updates),
+        (&UPDATE_ACCOUNTS, account_rows),
+    ]
+    .into_iter()
+    .filter(|(_, rows)| !rows.is_empty())
+    .map(|(spec, rows)| Write { spec, rows })
+    .collect()
+}
 
-    // All writes go to the database as one multi-statement script: one round trip instead of
-    // six. Values are inlined as literals (see `rows::literal`), so the script has no binds.
-    let mut script = String::new();
-    let mut expected = 0u64;
-    let mut add = |head: &str, tail: &str, rows: Vec<Vec<Val>>| {
-        if rows.is_empty() {
-            return;
-        }
-        expected += rows.len() as u64;
-        let tuples: Vec<String> = rows
-            .iter()
-            .map(|row| format!("({})", row.iter().map(literal).collect::<Vec<_>>().join(", ")))
-            .collect();
-        script.push_str(&format!("{head} {} {tail};\n", tuples.join(", ")));
-    };
-    add(
-        "INSERT INTO transfers (id, kind, debit_account_id, credit_account_id, amount, pending_id, \
-         timeout_ms, reason, reference, doc_sha256, doc_type, stamped_at, created_at) VALUES",
-        "",
-        transfer_rows,
-    );
-    add(
-        "INSERT INTO pending_transfers (transfer_id, expires_at, status, resolved_by, resolved_at) VALUES",
-        "",
-        new_pending_rows,
-    );
-    // Conditional: a reservation another writer resolved meanwhile is not matched, the row
-    // count comes out short and the batch is rolled back and retried.
-    add(
-        "UPDATE pending_transfers SET status = v.column2, resolved_by = v.column3, \
-         resolved_at = CAST(v.column4 AS BIGINT) FROM (VALUES",
-        ") AS v WHERE pending_transfers.transfer_id = v.column1 AND pending_transfers.status = 'pending'",
-        pending_updates,
-    );
-    add(
-        "INSERT INTO serials (serial, seq, series, state, owner_account_id, reserve_transfer_id, \
-         doc_sha256, doc_type, stamped_at, reserved_at, resolved_at) VALUES",
-        "",
-        new_serial_rows,
-    );
-    add(
-        "UPDATE serials SET state = v.column2, doc_sha256 = v.column3, doc_type = v.column4, \
-         stamped_at = CAST(v.column5 AS BIGINT), resolved_at = CAST(v.column6 AS BIGINT) FROM (VALUES",
-        ") AS v WHERE serials.reserve_transfer_id = v.column1 AND serials.state = 'reserved'",
-        serial_updates,
-    );
-    add(
-        "UPDATE accounts SET debits_pending = accounts.debits_pending + v.column2, \
-         debits_posted = accounts.debits_posted + v.column3, \
-         credits_pending = accounts.credits_pending + v.column4, \
-         credits_posted = accounts.credits_posted + v.column5 FROM (VALUES",
-        ") AS v WHERE accounts.id = v.column1",
-        account_rows,
-    );
-    if script.is_empty() {
-        return Ok(());
-    }
-    let affected = conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(script))).await?.rows_affected();
-    if affected != expected {
-        return Err(StoreError::Contention(format!("{affected} of {expected} rows written: a concurrent writer won")));
-    }
-    Ok(())
+/// The row count a write set must reach (see [`WriteSet`]).
+pub(crate) fn expected_rows(writes: &WriteSet) -> u64 {
+    writes.iter().map(|w| w.rows.len() as u64).sum()
+}
+
+/// The error for a write set that matched fewer rows than it must.
+pub(crate) fn short_write(affected: u64, expected: u64) -> StoreError {
+    StoreError::Contention(format!("{affected} of {expected} rows written: a concurrent writer won"))
 }

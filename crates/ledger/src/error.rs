@@ -9,6 +9,9 @@ pub enum StoreError {
     /// The database refused or could not be reached.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The SQLite writer's own connection (rusqlite) refused or failed.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     /// The location is neither a `postgres://` URL, a `sqlite:` URL nor a file path.
     #[error("unsupported database location {0:?}")]
     BadLocation(String),
@@ -23,6 +26,9 @@ pub enum StoreError {
     /// A concurrent writer changed a row this batch had read; the batch is retried.
     #[error("contention: {0}")]
     Contention(String),
+    /// The writer's thread or its runtime could not be started.
+    #[error("cannot start the ledger writer: {0}")]
+    Thread(std::io::Error),
     /// The operating system's randomness source failed while creating the serial key.
     #[error("no randomness available for the serial key")]
     Randomness,
@@ -32,11 +38,12 @@ impl StoreError {
     /// Stable machine-readable code.
     pub fn code(&self) -> &'static str {
         match self {
-            StoreError::Database(_) => "DATABASE",
+            StoreError::Database(_) | StoreError::Sqlite(_) => "DATABASE",
             StoreError::BadLocation(_) => "BAD_DATABASE_LOCATION",
             StoreError::Corrupt { .. } => "CORRUPT_RECORD",
             StoreError::Contention(_) => "CONTENTION",
             StoreError::Randomness => "NO_RANDOMNESS",
+            StoreError::Thread(_) => "WRITER_START",
         }
     }
 

@@ -56,7 +56,8 @@ impl std::fmt::Debug for Ledger {
 }
 
 impl Ledger {
-    /// Starts the ledger on `store`: spawns the writer task on the current tokio runtime.
+    /// Starts the ledger on `store`: starts the writer (a thread on SQLite, a task on the current
+    /// tokio runtime on PostgreSQL).
     pub async fn start(store: Store, clock: Arc<dyn Clock>, config: LedgerConfig) -> Result<Ledger, LedgerError> {
         // Refuse a bad series now rather than on the first reservation.
         let key = match config.serial_key {
@@ -70,7 +71,7 @@ impl Ledger {
             clock: clock.clone(),
             key: key.clone(),
             series: config.series.clone(),
-        });
+        })?;
         Ok(Ledger { store, clock, key, series: config.series, sender })
     }
 

@@ -1,8 +1,8 @@
-//! Reading records back from rows, and building multi-row statements for both backends.
+//! Reading records back from rows (of sqlx's `Any` and PostgreSQL drivers and of rusqlite), and
+//! the bind values of the writer's statements.
 
 use meterai_core::{DocType, Timestamp};
-use sqlx::any::AnyRow;
-use sqlx::{Any, Row};
+use sqlx::Row;
 
 use crate::error::StoreError;
 use crate::store::unhex32;
@@ -17,25 +17,68 @@ pub(crate) const TRANSFER_COLUMNS: &str = "t.id, t.kind, t.debit_account_id, t.c
 pub(crate) const ACCOUNT_COLUMNS: &str = "id, kind, debits_must_not_exceed_credits, \
     debits_pending, debits_posted, credits_pending, credits_posted";
 
+/// One result row, whichever driver read it: the parsers below read records through this.
+pub(crate) trait Cells {
+    /// Column `index` as text, `None` for NULL.
+    fn text(&self, index: usize) -> Result<Option<String>, StoreError>;
+    /// Column `index` as a 64-bit integer, `None` for NULL.
+    fn int(&self, index: usize) -> Result<Option<i64>, StoreError>;
+
+    /// Column `index`, which must not be NULL, as text.
+    fn req_text(&self, index: usize) -> Result<String, StoreError> {
+        self.text(index)?.ok_or_else(|| StoreError::corrupt("row", format!("column {index} is NULL")))
+    }
+
+    /// Column `index`, which must not be NULL, as an integer.
+    fn req_int(&self, index: usize) -> Result<i64, StoreError> {
+        self.int(index)?.ok_or_else(|| StoreError::corrupt("row", format!("column {index} is NULL")))
+    }
+}
+
+/// `Cells` for a sqlx row type (the orphan rule forbids one blanket impl beside rusqlite's).
+macro_rules! sqlx_cells {
+    ($row:ty) => {
+        impl Cells for $row {
+            fn text(&self, index: usize) -> Result<Option<String>, StoreError> {
+                Ok(self.try_get::<Option<String>, _>(index)?)
+            }
+            fn int(&self, index: usize) -> Result<Option<i64>, StoreError> {
+                Ok(self.try_get::<Option<i64>, _>(index)?)
+            }
+        }
+    };
+}
+sqlx_cells!(sqlx::any::AnyRow);
+sqlx_cells!(sqlx::postgres::PgRow);
+
+impl Cells for rusqlite::Row<'_> {
+    fn text(&self, index: usize) -> Result<Option<String>, StoreError> {
+        Ok(self.get::<_, Option<String>>(index)?)
+    }
+    fn int(&self, index: usize) -> Result<Option<i64>, StoreError> {
+        Ok(self.get::<_, Option<i64>>(index)?)
+    }
+}
+
 pub(crate) fn transfer_id_from(text: &str, record: &str) -> Result<TransferId, StoreError> {
     TransferId::parse(text).ok_or_else(|| StoreError::corrupt(record, format!("bad transfer id {text:?}")))
 }
 
 /// Parses the first 13 columns of a row selected with [`TRANSFER_COLUMNS`].
-pub(crate) fn transfer_from_row(row: &AnyRow) -> Result<Transfer, StoreError> {
-    let id_text: String = row.try_get(0)?;
+pub(crate) fn transfer_from_row(row: &impl Cells) -> Result<Transfer, StoreError> {
+    let id_text = row.req_text(0)?;
     let record = format!("transfers/{id_text}");
     let id = transfer_id_from(&id_text, &record)?;
-    let kind_text: String = row.try_get(1)?;
+    let kind_text = row.req_text(1)?;
     let kind = TransferKind::parse(&kind_text)
         .ok_or_else(|| StoreError::corrupt(&record, format!("bad kind {kind_text:?}")))?;
-    let pending_id = match row.try_get::<Option<String>, _>(5)? {
+    let pending_id = match row.text(5)? {
         Some(text) => Some(transfer_id_from(&text, &record)?),
         None => None,
     };
-    let sha: Option<String> = row.try_get(9)?;
-    let doc_type: Option<String> = row.try_get(10)?;
-    let stamped_at: Option<i64> = row.try_get(11)?;
+    let sha = row.text(9)?;
+    let doc_type = row.text(10)?;
+    let stamped_at = row.int(11)?;
     let stamp = match (sha, doc_type, stamped_at) {
         (Some(sha), Some(doc_type), Some(at)) => Some(StampBinding {
             doc_sha256: unhex32(&sha).ok_or_else(|| StoreError::corrupt(&record, "bad doc_sha256"))?,
@@ -48,33 +91,33 @@ pub(crate) fn transfer_from_row(row: &AnyRow) -> Result<Transfer, StoreError> {
     Ok(Transfer {
         id,
         kind,
-        debit_account: AccountId(row.try_get(2)?),
-        credit_account: AccountId(row.try_get(3)?),
-        amount: row.try_get(4)?,
+        debit_account: AccountId(row.req_int(2)?),
+        credit_account: AccountId(row.req_int(3)?),
+        amount: row.req_int(4)?,
         pending_id,
-        timeout_ms: row.try_get(6)?,
-        reason: row.try_get(7)?,
-        reference: row.try_get(8)?,
+        timeout_ms: row.int(6)?,
+        reason: row.req_text(7)?,
+        reference: row.req_text(8)?,
         stamp,
-        created_at: Timestamp(row.try_get(12)?),
+        created_at: Timestamp(row.req_int(12)?),
     })
 }
 
 /// Parses a row selected with [`ACCOUNT_COLUMNS`].
-pub(crate) fn balance_from_row(row: &AnyRow) -> Result<Balance, StoreError> {
-    let id: i64 = row.try_get(0)?;
-    let kind_text: String = row.try_get(1)?;
+pub(crate) fn balance_from_row(row: &impl Cells) -> Result<Balance, StoreError> {
+    let id = row.req_int(0)?;
+    let kind_text = row.req_text(1)?;
     let kind = AccountKind::parse(&kind_text)
         .ok_or_else(|| StoreError::corrupt(format!("accounts/{id}"), format!("bad kind {kind_text:?}")))?;
-    let limited: i64 = row.try_get(2)?;
+    let limited = row.req_int(2)?;
     Ok(Balance {
         account: AccountId(id),
         kind,
         debits_must_not_exceed_credits: limited != 0,
-        debits_pending: row.try_get(3)?,
-        debits_posted: row.try_get(4)?,
-        credits_pending: row.try_get(5)?,
-        credits_posted: row.try_get(6)?,
+        debits_pending: row.req_int(3)?,
+        debits_posted: row.req_int(4)?,
+        credits_pending: row.req_int(5)?,
+        credits_posted: row.req_int(6)?,
     })
 }
 
@@ -121,37 +164,13 @@ impl From<Option<String>> for Val {
     }
 }
 
-/// A query over dynamically built SQL with its binds. Not cached as a prepared statement: row
-/// counts vary per batch and would evict the static statements.
-pub(crate) fn dynamic_query(
-    sql: String,
-    vals: Vec<Val>,
-) -> sqlx::query::Query<'static, Any, sqlx::any::AnyArguments> {
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
-    for val in vals {
-        query = match val {
-            Val::Int(v) => query.bind(v),
-            Val::Text(v) => query.bind(v),
-            Val::NullInt => query.bind(None::<i64>),
-            Val::NullText => query.bind(None::<String>),
-        };
-    }
-    query
-}
-
-/// `$1, $2, ...` for `count` binds starting after `offset`.
-pub(crate) fn placeholders(offset: usize, count: usize) -> String {
-    (offset + 1..=offset + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}
-
-/// A value as an SQL literal for both backends: integers as digits, text in single quotes with
-/// quotes doubled (the SQL standard; PostgreSQL has standard_conforming_strings on, so a
-/// backslash is an ordinary character), NULL as NULL. Text never contains NUL: the ledger
-/// refuses it before it gets here, and `\0` is dropped here as a last guard.
-pub(crate) fn literal(val: &Val) -> String {
-    match val {
-        Val::Int(v) => v.to_string(),
-        Val::Text(t) => format!("'{}'", t.replace('\'', "''").replace('\0', "")),
-        Val::NullInt | Val::NullText => "NULL".to_string(),
+impl rusqlite::ToSql for Val {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{Null, ToSqlOutput};
+        Ok(match self {
+            Val::Int(v) => ToSqlOutput::from(*v),
+            Val::Text(t) => ToSqlOutput::from(t.as_str()),
+            Val::NullInt | Val::NullText => ToSqlOutput::from(Null),
+        })
     }
 }

@@ -1,15 +1,18 @@
 //! Storage: one connection pool over SQLite or PostgreSQL, migrated on open.
 //!
-//! Both backends run the same SQL through sqlx's `Any` driver (`$1` placeholders work on both);
-//! the few differences (row locks, how a write transaction starts) live in [`Backend`].
+//! Reads and migrations on both backends run the same SQL through sqlx's `Any` driver (`$1`
+//! placeholders work on both); the few differences live in [`Backend`]. The group-commit writer
+//! has its own connections: rusqlite on the SQLite file (see `sqlite_batch`) and sqlx's native
+//! PostgreSQL driver (arrays as bind parameters, see `postgres_batch`).
 //! SQLite runs in WAL mode with `synchronous=NORMAL`: a committed transaction survives a killed
 //! process (it is in the WAL), while a power cut may lose the last commits but never corrupts.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use meterai_core::SerialKey;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor, Row};
+use sqlx::{AnyPool, Executor, PgPool, Row};
 
 use crate::error::StoreError;
 
@@ -26,6 +29,9 @@ pub const SQLITE_CACHE_KIB: u64 = 65_536;
 /// WAL pages written before SQLite checkpoints (and fsyncs) into the database file. The default
 /// (1,000 pages) checkpoints every few batches under load; each checkpoint stalls the writer.
 pub const SQLITE_WAL_CHECKPOINT_PAGES: u64 = 4_000;
+/// Connections of the PostgreSQL writer's own pool: one writer per process uses one at a time;
+/// the second replaces a broken one without waiting for it to be reaped.
+pub const POSTGRES_WRITER_CONNECTIONS_MAX: u32 = 2;
 /// How long to wait for a pooled connection, in seconds.
 pub const POOL_ACQUIRE_TIMEOUT_SECS: u64 = 30;
 /// Advisory lock key that serialises migrations of several nodes starting at once (PostgreSQL).
@@ -41,15 +47,6 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// Suffix that locks the selected rows until commit. SQLite needs none: a write transaction
-    /// there holds the database's single write lock from its first statement.
-    pub(crate) fn for_update(self) -> &'static str {
-        match self {
-            Backend::Sqlite => "",
-            Backend::Postgres => " FOR UPDATE",
-        }
-    }
-
     /// An auto-numbered 64-bit primary key. PostgreSQL's starts at 100 so the fixed system
     /// accounts (1-3) inserted by the migration never collide with it; SQLite continues after
     /// the largest id by itself.
@@ -83,10 +80,23 @@ pub struct Store {
     pool: AnyPool,
     /// Which backend, for the few statements that differ.
     backend: Backend,
+    /// Where the writer connects: the SQLite file, or its own PostgreSQL pool.
+    writer: WriterTarget,
+}
+
+/// The group-commit writer's way into the database.
+#[derive(Debug, Clone)]
+pub(crate) enum WriterTarget {
+    /// The SQLite database file, opened by the writer thread with rusqlite.
+    SqliteFile(PathBuf),
+    /// A native PostgreSQL pool (connecting lazily): binds whole columns as arrays, which the
+    /// `Any` driver cannot.
+    Postgres(PgPool),
 }
 
 /// Turns a location into a database URL: `postgres://`/`postgresql://` and `sqlite:` URLs pass
-/// through; anything else is a path to a SQLite file, created if missing.
+/// through; anything else is a path to a SQLite file, created if missing. In-memory SQLite is
+/// refused: every connection (the pool's and the writer's) would see a database of its own.
 fn resolve(location: &str) -> Result<(String, Backend), StoreError> {
     let trimmed = location.trim();
     if trimmed.is_empty() {
@@ -96,12 +106,26 @@ fn resolve(location: &str) -> Result<(String, Backend), StoreError> {
         return Ok((trimmed.to_string(), Backend::Postgres));
     }
     if trimmed.starts_with("sqlite:") {
+        if sqlite_file(trimmed).is_none() {
+            return Err(StoreError::BadLocation(location.to_string()));
+        }
         return Ok((trimmed.to_string(), Backend::Sqlite));
     }
     if trimmed.contains("://") {
         return Err(StoreError::BadLocation(location.to_string()));
     }
     Ok((format!("sqlite://{trimmed}?mode=rwc"), Backend::Sqlite))
+}
+
+/// The file of a `sqlite:` URL (`sqlite://PATH?OPTIONS` or `sqlite:PATH`); `None` for
+/// in-memory databases and empty paths.
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or("");
+    if path.is_empty() || path.contains(":memory:") {
+        return None;
+    }
+    Some(PathBuf::from(path))
 }
 
 impl Store {
@@ -111,6 +135,18 @@ impl Store {
         sqlx::any::install_default_drivers();
         let (url, backend) = resolve(location)?;
         let options: AnyConnectOptions = url.parse()?;
+        let writer = match backend {
+            Backend::Sqlite => {
+                WriterTarget::SqliteFile(sqlite_file(&url).ok_or_else(|| StoreError::BadLocation(location.to_string()))?)
+            }
+            Backend::Postgres => WriterTarget::Postgres(
+                sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(POSTGRES_WRITER_CONNECTIONS_MAX)
+                    .acquire_timeout(Duration::from_secs(POOL_ACQUIRE_TIMEOUT_SECS))
+                    .test_before_acquire(false)
+                    .connect_lazy(&url)?,
+            ),
+        };
         let max = match backend {
             Backend::Sqlite => SQLITE_CONNECTIONS_MAX,
             Backend::Postgres => POSTGRES_CONNECTIONS_MAX,
@@ -137,7 +173,7 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        let store = Store { pool, backend };
+        let store = Store { pool, backend, writer };
         store.migrate().await?;
         Ok(store)
     }
@@ -152,6 +188,11 @@ impl Store {
         &self.pool
     }
 
+    /// Where the group-commit writer connects.
+    pub(crate) fn writer_target(&self) -> &WriterTarget {
+        &self.writer
+    }
+
     /// Starts a transaction that will write: on SQLite it holds the write lock from the start.
     pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
         self.pool.begin_with(self.backend.begin_write_statement()).await
@@ -160,6 +201,9 @@ impl Store {
     /// Closes every connection (waits for checked-out ones to return).
     pub async fn close(&self) {
         self.pool.close().await;
+        if let WriterTarget::Postgres(pool) = &self.writer {
+            pool.close().await;
+        }
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {

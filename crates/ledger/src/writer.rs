@@ -3,19 +3,25 @@
 //!
 //! While a batch commits, new operations queue up; the next batch takes all of them (up to
 //! [`BATCH_OPS_MAX`]), so under load one commit (one fsync) serves many clients.
+//!
+//! On SQLite the writer is a thread of its own owning a rusqlite connection (the database work
+//! of a batch is then plain function calls); on PostgreSQL it is a tokio task with a native
+//! sqlx pool. Both run the same loop, retries and per-operation fallback below.
 
 use std::sync::Arc;
 
 use meterai_core::{Clock, SerialKey};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::batch::{BatchContext, Done, Op, apply_batch};
+use crate::batch::{BatchContext, Done, Op};
 use crate::error::{LedgerError, StoreError};
-use crate::store::{Store, is_retryable};
+use crate::store::{Store, WriterTarget, is_retryable};
+use crate::{postgres_batch, sqlite_batch};
 
 /// Operations per batch (one transaction). Larger batches amortise the commit further but hold
-/// locks longer and make every client in the batch wait for the slowest part.
-pub const BATCH_OPS_MAX: usize = 512;
+/// locks longer and make every client in the batch wait for the slowest part. Every step of a
+/// batch is one statement on PostgreSQL and cheap per row on SQLite, so this can be large.
+pub const BATCH_OPS_MAX: usize = 2_048;
 /// Operations waiting for the writer; callers wait (back-pressure) when the queue is full.
 pub const QUEUE_OPS_MAX: usize = 16_384;
 /// Times a batch that lost a race (deadlock, serialization failure, busy database, duplicate key
@@ -41,17 +47,40 @@ pub(crate) struct WriterState {
     pub series: String,
 }
 
-pub(crate) fn spawn(state: WriterState) -> mpsc::Sender<Job> {
-    let (sender, receiver) = mpsc::channel(QUEUE_OPS_MAX);
-    tokio::spawn(run(state, receiver));
-    sender
+/// The writer's connection.
+enum Connection {
+    /// Owned by the writer thread.
+    Sqlite(rusqlite::Connection),
+    /// The writer's own pool.
+    Postgres(sqlx::PgPool),
 }
 
-async fn run(state: WriterState, mut receiver: mpsc::Receiver<Job>) {
+/// Starts the process's writer: a thread for SQLite (its connection is opened here, so a bad
+/// file is reported now), a task on the current tokio runtime for PostgreSQL.
+pub(crate) fn spawn(state: WriterState) -> Result<mpsc::Sender<Job>, StoreError> {
+    let (sender, receiver) = mpsc::channel(QUEUE_OPS_MAX);
+    match state.store.writer_target().clone() {
+        WriterTarget::SqliteFile(path) => {
+            let conn = sqlite_batch::open(&path)?;
+            let runtime = tokio::runtime::Builder::new_current_thread().build().map_err(StoreError::Thread)?;
+            std::thread::Builder::new()
+                .name("meterai-ledger-writer".into())
+                .spawn(move || runtime.block_on(run(state, Connection::Sqlite(conn), receiver)))
+                .map_err(StoreError::Thread)?;
+        }
+        WriterTarget::Postgres(pool) => {
+            tokio::spawn(run(state, Connection::Postgres(pool), receiver));
+        }
+    }
+    Ok(sender)
+}
+
+/// Takes whatever is queued (at least one job) as the next batch, until every sender is gone.
+async fn run(state: WriterState, mut conn: Connection, mut receiver: mpsc::Receiver<Job>) {
     let mut jobs = Vec::with_capacity(BATCH_OPS_MAX);
     while receiver.recv_many(&mut jobs, BATCH_OPS_MAX).await > 0 {
         let ops: Vec<Op> = jobs.iter().map(|j| j.op.clone()).collect();
-        let results = commit(&state, &ops).await;
+        let results = commit(&state, &mut conn, &ops).await;
         for (job, result) in jobs.drain(..).zip(results) {
             // A caller that gave up waiting is no reason to stop.
             let _ = job.reply.send(result);
@@ -61,14 +90,14 @@ async fn run(state: WriterState, mut receiver: mpsc::Receiver<Job>) {
 
 /// Commits `ops` as one batch, retrying races; if the batch fails for another reason, each
 /// operation is committed alone so one bad operation cannot fail its neighbours.
-async fn commit(state: &WriterState, ops: &[Op]) -> Vec<Result<Done, LedgerError>> {
-    match commit_with_retry(state, ops).await {
+async fn commit(state: &WriterState, conn: &mut Connection, ops: &[Op]) -> Vec<Result<Done, LedgerError>> {
+    match commit_with_retry(state, conn, ops).await {
         Ok(results) => results,
         Err(error) if ops.len() == 1 => vec![Err(LedgerError::Store(error))],
         Err(_) => {
             let mut results = Vec::with_capacity(ops.len());
             for op in ops {
-                results.push(match commit_with_retry(state, std::slice::from_ref(op)).await {
+                results.push(match commit_with_retry(state, conn, std::slice::from_ref(op)).await {
                     Ok(mut one) => one.pop().unwrap_or(Err(LedgerError::Stopped)),
                     Err(error) => Err(LedgerError::Store(error)),
                 });
@@ -78,11 +107,15 @@ async fn commit(state: &WriterState, ops: &[Op]) -> Vec<Result<Done, LedgerError
     }
 }
 
-async fn commit_with_retry(state: &WriterState, ops: &[Op]) -> Result<Vec<Result<Done, LedgerError>>, StoreError> {
+async fn commit_with_retry(
+    state: &WriterState,
+    conn: &mut Connection,
+    ops: &[Op],
+) -> Result<Vec<Result<Done, LedgerError>>, StoreError> {
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match commit_once(state, ops).await {
+        match commit_once(state, conn, ops).await {
             Ok(results) => return Ok(results),
             Err(error) if attempt < BATCH_ATTEMPTS_MAX && retryable(&error) => continue,
             Err(error) => return Err(error),
@@ -93,20 +126,20 @@ async fn commit_with_retry(state: &WriterState, ops: &[Op]) -> Result<Vec<Result
 fn retryable(error: &StoreError) -> bool {
     match error {
         StoreError::Database(e) => is_retryable(e),
+        StoreError::Sqlite(e) => sqlite_batch::is_retryable(e),
         StoreError::Contention(_) => true,
         _ => false,
     }
 }
 
-async fn commit_once(state: &WriterState, ops: &[Op]) -> Result<Vec<Result<Done, LedgerError>>, StoreError> {
-    let mut tx = state.store.begin_write().await?;
-    let ctx = BatchContext {
-        backend: state.store.backend(),
-        now: state.clock.now(),
-        key: &state.key,
-        series: &state.series,
-    };
-    let results = apply_batch(&mut tx, &ctx, ops).await?;
-    tx.commit().await?;
-    Ok(results)
+async fn commit_once(
+    state: &WriterState,
+    conn: &mut Connection,
+    ops: &[Op],
+) -> Result<Vec<Result<Done, LedgerError>>, StoreError> {
+    let ctx = BatchContext { now: state.clock.now(), key: &state.key, series: &state.series };
+    match conn {
+        Connection::Sqlite(c) => sqlite_batch::commit(c, &ctx, ops),
+        Connection::Postgres(pool) => postgres_batch::commit(pool, &ctx, ops).await,
+    }
 }

@@ -1,0 +1,129 @@
+//! The PostgreSQL side of group commit: a fixed, small number of round trips per batch whatever
+//! its size, every value a bind parameter.
+//!
+//! Each step is one constant statement that takes whole columns as arrays (`= ANY($1)` to
+//! read, `UNNEST($1::text[], ..)` to write), so statements are prepared once per connection and
+//! a batch of 2,000 costs the round trips of a batch of 1: lock the reservations resolved, read
+//! the transfers, lock and read the accounts, allocate serial numbers, then one statement that
+//! writes every table (data-modifying CTEs; rows are counted), then COMMIT.
+
+use std::collections::HashMap;
+
+use sqlx::postgres::PgArguments;
+use sqlx::{Arguments, PgPool, Row};
+
+use crate::batch::{
+    BatchContext, Done, Op, Ty, WriteSet, apply_ops, entry_from_row, entry_select, expected_rows, short_write,
+    wanted, wanted_accounts,
+};
+use crate::error::{LedgerError, StoreError};
+use crate::rows::{ACCOUNT_COLUMNS, Val, balance_from_row};
+
+/// Runs `ops` as one transaction. Correctness across nodes comes from the database: the
+/// reservations and accounts are locked in id order, resolutions are conditional, and a short
+/// row count rolls the batch back (an `Err`) to be retried.
+pub(crate) async fn commit(
+    pool: &PgPool,
+    ctx: &BatchContext<'_>,
+    ops: &[Op],
+) -> Result<Vec<Result<Done, LedgerError>>, StoreError> {
+    let mut tx = pool.begin().await?;
+    let want = wanted(ops);
+    if !want.pending_ids.is_empty() {
+        sqlx::query(
+            "SELECT transfer_id FROM pending_transfers WHERE transfer_id = ANY($1) ORDER BY transfer_id FOR UPDATE",
+        )
+        .bind(&want.pending_ids)
+        .fetch_all(&mut *tx)
+        .await?;
+    }
+    let mut entries = HashMap::new();
+    if !want.ids.is_empty() {
+        let sql = format!("{} WHERE t.id = ANY($1)", entry_select());
+        for row in sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&want.ids).fetch_all(&mut *tx).await? {
+            let entry = entry_from_row(&row)?;
+            entries.insert(entry.transfer.id, entry);
+        }
+    }
+    let account_ids = wanted_accounts(ops, &entries);
+    let mut balances = Vec::with_capacity(account_ids.len());
+    if !account_ids.is_empty() {
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE");
+        for row in sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&account_ids).fetch_all(&mut *tx).await? {
+            balances.push(balance_from_row(&row)?);
+        }
+    }
+    let applied = apply_ops(ctx, entries, balances, ops);
+    let count = applied.serials_needed();
+    let last: i64 = if count > 0 {
+        sqlx::query("UPDATE counters SET value = value + $1 WHERE name = 'serial_seq' RETURNING value")
+            .bind(count)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?
+    } else {
+        0
+    };
+    let (results, writes) = applied.finish(last)?;
+    if !writes.is_empty() {
+        let (sql, arguments) = write_statement(&writes)?;
+        let affected: i64 = sqlx::query_with(sqlx::AssertSqlSafe(sql), arguments).fetch_one(&mut *tx).await?.try_get(0)?;
+        let expected = expected_rows(&writes);
+        if u64::try_from(affected).ok() != Some(expected) {
+            return Err(short_write(u64::try_from(affected).unwrap_or(0), expected));
+        }
+    }
+    tx.commit().await?;
+    Ok(results)
+}
+
+/// One statement for every write of the batch: each write a CTE over its columns bound as
+/// arrays, and the total of the rows they wrote or matched as the result.
+fn write_statement(writes: &WriteSet) -> Result<(String, PgArguments), StoreError> {
+    let mut arguments = PgArguments::default();
+    let mut next = 1;
+    let mut ctes = Vec::with_capacity(writes.len());
+    for (index, write) in writes.iter().enumerate() {
+        let mut arrays = Vec::with_capacity(write.spec.types.len());
+        for (column, ty) in write.spec.types.iter().enumerate() {
+            let cell = |row: &Vec<Val>| row.get(column).cloned().unwrap_or(Val::NullText);
+            let added = match ty {
+                Ty::Int => {
+                    let values: Vec<Option<i64>> = write.rows.iter().map(|r| int_of(&cell(r))).collect::<Result<_, _>>()?;
+                    arrays.push(format!("${next}::bigint[]"));
+                    arguments.add(values)
+                }
+                Ty::Text => {
+                    let values: Vec<Option<String>> = write.rows.iter().map(|r| text_of(cell(r))).collect::<Result<_, _>>()?;
+                    arrays.push(format!("${next}::text[]"));
+                    arguments.add(values)
+                }
+            };
+            added.map_err(|e| StoreError::Database(sqlx::Error::Encode(e)))?;
+            next += 1;
+        }
+        let body = write.spec.postgres.replace("{rows}", &format!("UNNEST({})", arrays.join(", ")));
+        ctes.push(format!("w{index} AS ({body})"));
+    }
+    let total: Vec<String> = (0..writes.len()).map(|i| format!("(SELECT count(*) FROM w{i})")).collect();
+    let sql = format!("WITH {} SELECT CAST({} AS BIGINT)", ctes.join(", "), total.join(" + "));
+    Ok((sql, arguments))
+}
+
+/// A value of a BIGINT column (a mismatch is a bug in the write specs, reported, not panicked).
+fn int_of(val: &Val) -> Result<Option<i64>, StoreError> {
+    match val {
+        Val::Int(v) => Ok(Some(*v)),
+        Val::NullInt | Val::NullText => Ok(None),
+        Val::Text(_) => Err(StoreError::corrupt("write set", "text value in an integer column")),
+    }
+}
+
+/// A value of a TEXT column.
+fn text_of(val: Val) -> Result<Option<String>, StoreError> {
+    match val {
+        Val::Text(t) => Ok(Some(t)),
+        Val::NullInt | Val::NullText => Ok(None),
+        Val::Int(_) => Err(StoreError::corrupt("write set", "integer value in a text column")),
+    }
+}
