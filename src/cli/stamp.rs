@@ -6,8 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use meterai_core::serial::Serial;
-use meterai_pdf::Rect;
-use meterai_stamp::placement::{Anchor, Placement};
+use meterai_stamp::placement::Placement;
 
 use super::{internal, read_input, refuse};
 
@@ -117,21 +116,24 @@ pub fn run(args: StampArgs, storage: &super::storage::StorageArgs) -> ExitCode {
 }
 
 fn parse_placement(args: &StampArgs) -> Result<Placement, String> {
-    if let Some(b) = &args.stamp_box {
-        let v: Vec<f64> = b.split(',').map(|x| x.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| format!("--box {b:?}: expected four numbers LLX,LLY,URX,URY"))?;
-        let [llx, lly, urx, ury] = <[f64; 4]>::try_from(v).map_err(|_| format!("--box {b:?}: expected four numbers LLX,LLY,URX,URY"))?;
-        if urx <= llx || ury <= lly {
-            return Err(format!("--box {b:?}: the upper-right corner must be above and right of the lower-left"));
-        }
-        return Ok(Placement::Box(Rect { llx, lly, urx, ury }));
-    }
-    Ok(Placement::At(args.at.parse::<Anchor>()?))
+    Placement::parse(args.stamp_box.as_deref(), &args.at).map_err(|e| format!("--box/--at: {e}"))
 }
 
 fn load_signer(args: &StampArgs, data_dir: &Path) -> anyhow::Result<Box<dyn meterai_sign::Signer>> {
+    Ok(signer_and_anchors(args.key.as_deref(), args.cert.as_deref(), args.chain.as_deref(), data_dir)?.0)
+}
+
+/// The signer from `key`/`cert` (+ `chain`), or the development PKI in `data_dir` when no key is
+/// given; with the DER certificates a verifier of its stamps should trust (the chain's).
+pub fn signer_and_anchors(
+    key: Option<&Path>,
+    cert: Option<&Path>,
+    chain: Option<&Path>,
+    data_dir: &Path,
+) -> anyhow::Result<(Box<dyn meterai_sign::Signer>, Vec<Vec<u8>>)> {
     use anyhow::Context;
-    let (key, cert, chain) = match (&args.key, &args.cert) {
-        (Some(k), Some(c)) => (k.clone(), c.clone(), args.chain.clone()),
+    let (key, cert, chain) = match (key, cert) {
+        (Some(k), Some(c)) => (k.to_path_buf(), c.to_path_buf(), chain.map(Path::to_path_buf)),
         _ => {
             let files = super::dev_pki::ensure(data_dir)?;
             (files.signer_key, files.signer_cert, Some(files.ca_cert))
@@ -141,7 +143,11 @@ fn load_signer(args: &StampArgs, data_dir: &Path) -> anyhow::Result<Box<dyn mete
     let chain_pem = chain.as_deref().map(read).transpose()?;
     let signer = meterai_sign::LocalKeySigner::from_pem(&read(&key)?, &read(&cert)?, chain_pem.as_deref())
         .with_context(|| format!("loading the key {} and certificate {}", key.display(), cert.display()))?;
-    Ok(Box::new(signer))
+    let anchors = match &chain_pem {
+        Some(pem) => meterai_sign::parse_pem_certificates(pem).context("reading the chain certificates")?,
+        None => Vec::new(),
+    };
+    Ok((Box::new(signer), anchors))
 }
 
 /// An offline serial (series XX): unique enough for local use, never issued by the registry.
