@@ -144,6 +144,11 @@ impl ApiError {
             map.insert(name.to_string(), value);
         }
         let mut response = (self.status(), Json(body)).into_response();
+        if let ApiError::TooLarge { .. } = self {
+            // The rest of the body is never read, so the connection cannot carry another
+            // request: say so, or a client reusing it gets a reset on its next request.
+            response.headers_mut().insert(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+        }
         if let ApiError::Internal { detail } | ApiError::Unavailable { detail } = self {
             response.extensions_mut().insert(InternalDetail(detail));
         }
