@@ -2,7 +2,6 @@
 //! configured storage, until SIGINT or SIGTERM; requests and stampings in flight finish first.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,15 +24,9 @@ pub struct ServeArgs {
     /// Public base URL (QR codes encode {URL}/v/{SN}); default: http://{listen}.
     #[arg(long = "public-url", env = "METERAI_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// Signing key (PEM). Without it, the development CA in the data directory signs.
-    #[arg(long, requires = "cert")]
-    pub key: Option<PathBuf>,
-    /// Signing certificate (PEM).
-    #[arg(long, requires = "key")]
-    pub cert: Option<PathBuf>,
-    /// Further certificates to embed and to trust when verifying (PEM).
-    #[arg(long)]
-    pub chain: Option<PathBuf>,
+    /// The signing key and certificates (the development CA in the data directory by default).
+    #[command(flatten)]
+    pub signer: crate::cli::stamp::SignerArgs,
     /// Largest upload accepted, in bytes.
     #[arg(long = "upload-bytes-max", env = "METERAI_UPLOAD_BYTES_MAX", default_value_t = UPLOAD_BYTES_MAX)]
     pub upload_bytes_max: usize,
@@ -41,7 +34,7 @@ pub struct ServeArgs {
 
 /// Runs the service until a shutdown signal.
 pub fn run(args: ServeArgs, storage: &StorageArgs) -> anyhow::Result<ExitCode> {
-    tracing_subscriber::fmt().with_target(false).init();
+    tracing_subscriber::fmt().with_target(false).with_writer(std::io::stderr).with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(serve(args, storage))?;
     Ok(ExitCode::SUCCESS)
@@ -52,7 +45,7 @@ async fn serve(args: ServeArgs, storage: &StorageArgs) -> anyhow::Result<()> {
     let store = Store::open(&location).await.with_context(|| format!("opening {location}"))?;
     let ledger = Ledger::start(store, Arc::new(SystemClock), LedgerConfig::default()).await?;
     let sweeper = ledger.spawn_sweeper(Duration::from_secs(SWEEP_INTERVAL_SECS));
-    let (signer, anchors) = crate::cli::stamp::signer_and_anchors(args.key.as_deref(), args.cert.as_deref(), args.chain.as_deref(), &storage.data_dir)?;
+    let (signer, anchors) = args.signer.load_with_anchors(&storage.data_dir)?;
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
     let bound = listener.local_addr()?;
     let public_url = args.public_url.unwrap_or_else(|| format!("http://{bound}"));

@@ -7,8 +7,7 @@ use crate::batch::check_text;
 use crate::error::LedgerError;
 use crate::ledger::Ledger;
 use crate::store::hex;
-use crate::types::AccountId;
-use crate::users::User;
+use crate::users::{User, user_from_row};
 
 impl Ledger {
     /// Records a new key (by its SHA-256) for `user`; returns the key's id.
@@ -38,12 +37,7 @@ impl Ledger {
         .fetch_optional(self.store.pool())
         .await?;
         Ok(match row {
-            Some(row) => Some(User {
-                id: row.try_get(0)?,
-                email: row.try_get(1)?,
-                quota_account: AccountId(row.try_get(2)?),
-                created_at: meterai_core::Timestamp(row.try_get(3)?),
-            }),
+            Some(row) => Some(user_from_row(&row)?),
             None => None,
         })
     }

@@ -43,17 +43,17 @@ pub async fn serial_page(State(state): State<AppState>, Path(sn): Path<String>) 
 <p class=\"state {class}\">{id} <span class=\"en\">({en})</span></p>",
         escape(&sn)
     );
-    if let Lookup::Known(p) = &found {
-        if p.state == RegistryState::Stamped {
-            body.push_str(&format!(
-                "<table><tr><th>Waktu pembubuhan <span class=\"en\">(stamped at)</span></th><td>{}</td></tr>\
+    if let Lookup::Known(p) = &found
+        && p.state == RegistryState::Stamped
+    {
+        body.push_str(&format!(
+            "<table><tr><th>Waktu pembubuhan <span class=\"en\">(stamped at)</span></th><td>{}</td></tr>\
 <tr><th>Jenis dokumen <span class=\"en\">(document type)</span></th><td>{}</td></tr>\
 <tr><th>SHA-256 dokumen <span class=\"en\">(document hash)</span></th><td><code>{}</code></td></tr></table>",
-                p.stamped_at.map(iso8601).unwrap_or_default(),
-                escape(p.doc_type.map(|t| t.name()).unwrap_or("")),
-                p.doc_sha256.map(|h| crate::blobs::hex(&h)).unwrap_or_default(),
-            ));
-        }
+            p.stamped_at.map(iso8601).unwrap_or_default(),
+            escape(p.doc_type.map(|t| t.name()).unwrap_or("")),
+            p.doc_sha256.map(|h| crate::blobs::hex(&h)).unwrap_or_default(),
+        ));
     }
     body.push_str("<h2>Periksa dokumen <span class=\"en\">(check the document)</span></h2>\
 <p>Status di registri saja tidak membuktikan keaslian dokumen Anda: unggah dokumennya. \
