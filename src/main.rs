@@ -24,6 +24,8 @@ enum Command {
     Verify(cli::verify::VerifyArgs),
     /// Issuer and service-center administration.
     Admin(cli::admin::AdminCommand),
+    /// Run the web service: public verifier, integrator API, health and metrics.
+    Serve(cli::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -32,5 +34,6 @@ fn main() -> ExitCode {
         Command::Stamp(args) => cli::stamp::run(args, &cli.storage),
         Command::Verify(args) => cli::verify::run(args),
         Command::Admin(cmd) => cli::admin::run(cmd, &cli.storage).unwrap_or_else(|e| cli::internal(format!("{e:#}"))),
+        Command::Serve(args) => cli::serve::run(args, &cli.storage).unwrap_or_else(|e| cli::internal(format!("{e:#}"))),
     }
 }

@@ -42,8 +42,25 @@ enum AdminSubcommand {
     /// Users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Integrator API keys.
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
     /// Recompute every balance and check every invariant; exits 1 on any violation.
     Audit,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum ApiKeyCommand {
+    /// Create a key for a user (created if new); the key is printed once and only its SHA-256
+    /// is stored.
+    Create {
+        /// The user's e-mail address.
+        #[arg(long)]
+        user: String,
+        /// What the key is for (shown in listings).
+        #[arg(long, default_value = "")]
+        label: String,
+    },
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -141,6 +158,18 @@ async fn execute(ledger: &Ledger, command: AdminSubcommand) -> anyhow::Result<Ex
                     m.transfer.created_at, m.available_delta, m.transfer.kind, m.transfer.reason, m.transfer.reference
                 );
             }
+        }
+        AdminSubcommand::ApiKey(ApiKeyCommand::Create { user, label }) => {
+            let (owner, created) = ledger.create_user(&user).await?;
+            if created {
+                println!("created user {}", owner.email);
+            }
+            let mut random = [0u8; meterai_web::auth::API_KEY_RANDOM_BYTES];
+            getrandom::fill(&mut random).map_err(|e| anyhow::anyhow!("no randomness for the key: {e}"))?;
+            let (key, hash) = meterai_web::auth::new_api_key(random);
+            let id = ledger.create_api_key(&owner, &hash, &label).await?;
+            eprintln!("API key #{id} for {} (shown once; store it now):", owner.email);
+            println!("{key}");
         }
         AdminSubcommand::Audit => {
             let report = ledger.audit().await?;

@@ -6,8 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use meterai_core::serial::Serial;
-use meterai_pdf::Rect;
-use meterai_stamp::placement::{Anchor, Placement};
+use meterai_stamp::placement::Placement;
 
 use super::{internal, read_input, refuse};
 
@@ -42,15 +41,9 @@ pub struct StampArgs {
     /// Password of an encrypted PDF (user or owner password).
     #[arg(long)]
     pub password: Option<String>,
-    /// Signing key (PEM: PKCS#8, PKCS#1 or SEC1). Without it, the development key is used.
-    #[arg(long, requires = "cert")]
-    pub key: Option<PathBuf>,
-    /// Signing certificate (PEM).
-    #[arg(long, requires = "key")]
-    pub cert: Option<PathBuf>,
-    /// Further certificates to embed (PEM).
-    #[arg(long)]
-    pub chain: Option<PathBuf>,
+    /// The signing key and certificates.
+    #[command(flatten)]
+    pub signer: SignerArgs,
     /// Public base URL of the verifier; the QR code encodes {URL}/v/{SN}.
     #[arg(long = "public-url", env = "METERAI_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
     pub public_url: String,
@@ -83,7 +76,7 @@ pub fn run(args: StampArgs, storage: &super::storage::StorageArgs) -> ExitCode {
         Ok(b) => b,
         Err(code) => return code,
     };
-    let signer = match load_signer(&args, &storage.data_dir) {
+    let signer = match args.signer.load(&storage.data_dir) {
         Ok(s) => s,
         Err(e) => return internal(format!("{e:#}")),
     };
@@ -117,31 +110,50 @@ pub fn run(args: StampArgs, storage: &super::storage::StorageArgs) -> ExitCode {
 }
 
 fn parse_placement(args: &StampArgs) -> Result<Placement, String> {
-    if let Some(b) = &args.stamp_box {
-        let v: Vec<f64> = b.split(',').map(|x| x.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| format!("--box {b:?}: expected four numbers LLX,LLY,URX,URY"))?;
-        let [llx, lly, urx, ury] = <[f64; 4]>::try_from(v).map_err(|_| format!("--box {b:?}: expected four numbers LLX,LLY,URX,URY"))?;
-        if urx <= llx || ury <= lly {
-            return Err(format!("--box {b:?}: the upper-right corner must be above and right of the lower-left"));
-        }
-        return Ok(Placement::Box(Rect { llx, lly, urx, ury }));
-    }
-    Ok(Placement::At(args.at.parse::<Anchor>()?))
+    Placement::parse(args.stamp_box.as_deref(), &args.at).map_err(|e| format!("--box/--at: {e}"))
 }
 
-fn load_signer(args: &StampArgs, data_dir: &Path) -> anyhow::Result<Box<dyn meterai_sign::Signer>> {
-    use anyhow::Context;
-    let (key, cert, chain) = match (&args.key, &args.cert) {
-        (Some(k), Some(c)) => (k.clone(), c.clone(), args.chain.clone()),
-        _ => {
-            let files = super::dev_pki::ensure(data_dir)?;
-            (files.signer_key, files.signer_cert, Some(files.ca_cert))
-        }
-    };
-    let read = |p: &Path| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()));
-    let chain_pem = chain.as_deref().map(read).transpose()?;
-    let signer = meterai_sign::LocalKeySigner::from_pem(&read(&key)?, &read(&cert)?, chain_pem.as_deref())
-        .with_context(|| format!("loading the key {} and certificate {}", key.display(), cert.display()))?;
-    Ok(Box::new(signer))
+/// Which key signs: shared by `stamp` and `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct SignerArgs {
+    /// Signing key (PEM: PKCS#8, PKCS#1 or SEC1). Without it, the development key is used.
+    #[arg(long, requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Signing certificate (PEM).
+    #[arg(long, requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// Further certificates to embed, and for `serve` to trust when verifying (PEM).
+    #[arg(long)]
+    pub chain: Option<PathBuf>,
+}
+
+impl SignerArgs {
+    /// The signer from `--key`/`--cert` (+ `--chain`), or the development PKI in `data_dir` when
+    /// no key is given.
+    pub fn load(&self, data_dir: &Path) -> anyhow::Result<Box<dyn meterai_sign::Signer>> {
+        Ok(self.load_with_anchors(data_dir)?.0)
+    }
+
+    /// The signer, with the DER certificates a verifier of its stamps should trust (the chain's).
+    pub fn load_with_anchors(&self, data_dir: &Path) -> anyhow::Result<(Box<dyn meterai_sign::Signer>, Vec<Vec<u8>>)> {
+        use anyhow::Context;
+        let (key, cert, chain) = match (&self.key, &self.cert) {
+            (Some(k), Some(c)) => (k.clone(), c.clone(), self.chain.clone()),
+            _ => {
+                let files = super::dev_pki::ensure(data_dir)?;
+                (files.signer_key, files.signer_cert, Some(files.ca_cert))
+            }
+        };
+        let read = |p: &Path| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()));
+        let chain_pem = chain.as_deref().map(read).transpose()?;
+        let signer = meterai_sign::LocalKeySigner::from_pem(&read(&key)?, &read(&cert)?, chain_pem.as_deref())
+            .with_context(|| format!("loading the key {} and certificate {}", key.display(), cert.display()))?;
+        let anchors = match &chain_pem {
+            Some(pem) => meterai_sign::parse_pem_certificates(pem).context("reading the chain certificates")?,
+            None => Vec::new(),
+        };
+        Ok((Box::new(signer), anchors))
+    }
 }
 
 /// An offline serial (series XX): unique enough for local use, never issued by the registry.

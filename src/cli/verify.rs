@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use meterai_core::serial::{Serial, SerialError};
-use meterai_stamp::verify::{Changes, SerialState, VerifyReport, Verdict};
+use meterai_stamp::verify::{SerialState, VerifyReport, Verdict};
 
 use super::{internal, read_input, refuse};
 
@@ -73,35 +73,7 @@ fn offline_serial_state(sn: &str) -> SerialState {
 }
 
 fn to_json(path: &std::path::Path, r: &VerifyReport) -> serde_json::Value {
-    let sigs: Vec<serde_json::Value> = r
-        .signatures
-        .iter()
-        .map(|s| {
-            serde_json::json!({
-                "field": s.field,
-                "sub_filter": s.sub_filter,
-                "verdict": s.verdict.as_str(),
-                "reasons": s.reasons,
-                "integrity": s.integrity,
-                "signature": s.signature,
-                "chain": s.chain,
-                "byte_range": s.byte_range,
-                "covers_whole_document": s.covers_whole_document,
-                "signer": s.signer,
-                "signing_time": s.signing_time,
-                "timestamp_unix": s.timestamp_unix,
-                "reason": s.reason,
-                "changes_after": s.changes_after.as_str(),
-                "changed_objects": match &s.changes_after { Changes::Content { objects } => objects.iter().map(|o| format!("{} {} R", o.num, o.generation)).collect(), _ => Vec::new() },
-                "serial": s.serial.as_ref().map(|(sn, st)| serde_json::json!({"sn": sn, "state": st.state, "detail": st.detail})),
-            })
-        })
-        .collect();
-    serde_json::json!({
-        "file": path.display().to_string(),
-        "verdict": r.worst().map(Verdict::as_str),
-        "signatures": sigs,
-    })
+    meterai_web::verify_json::report_json(&path.display().to_string(), r)
 }
 
 fn print_human(path: &std::path::Path, r: &VerifyReport) {

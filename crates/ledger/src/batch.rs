@@ -129,7 +129,7 @@ struct Working<'a> {
     accounts: HashMap<AccountId, Account>,
 }
 
-fn check_text(field: &'static str, text: &str) -> Result<(), LedgerError> {
+pub(crate) fn check_text(field: &'static str, text: &str) -> Result<(), LedgerError> {
     if text.len() > TEXT_BYTES_MAX {
         return Err(LedgerError::TextTooLong { field, max: TEXT_BYTES_MAX });
     }

@@ -4,6 +4,8 @@
 //! * [`Ledger`] is the API: mint stock, grant quota, reserve one unit together with one serial
 //!   number, post (stamped, bound to the document hash) or void, expire overdue reservations
 //!   (sweeper), owner history, public serial lookup, and the [`AuditReport`].
+//! * The web service's records: integrator API keys ([`api_keys`]) and stampings
+//!   ([`stampings`], one per user and Idempotency-Key, with the stamped revision kept forever).
 //!
 //! Accounting is double-entry in TigerBeetle's style: transfers are immutable and carry
 //! client-chosen ids (repeat = same answer, different fields = `ID_CONFLICT` naming the field);
@@ -12,6 +14,7 @@
 //! granted, so resolving can never break them. Writes go through a per-process group-commit
 //! writer ([`writer`]); across processes the database's locks and constraints keep the books.
 
+pub mod api_keys;
 pub mod audit;
 mod batch;
 pub mod error;
@@ -21,6 +24,7 @@ mod postgres_batch;
 pub mod registry;
 mod rows;
 mod sqlite_batch;
+pub mod stampings;
 pub mod store;
 pub mod types;
 pub mod users;
@@ -32,6 +36,7 @@ pub use error::{LedgerError, StoreError};
 pub use history::Movement;
 pub use ledger::{Ledger, LedgerConfig};
 pub use registry::{PublicSerial, SerialState};
+pub use stampings::{Begun, NewStamping, Stamping, StampingStatus};
 pub use store::{Backend, Store};
 pub use types::*;
 pub use users::User;

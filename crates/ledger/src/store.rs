@@ -69,7 +69,8 @@ impl Backend {
 
 /// Migrations in order (version = position + 1), written once for both backends; see
 /// [`Backend::identity_primary_key`].
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_ledger.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("../migrations/0001_ledger.sql"), include_str!("../migrations/0002_web.sql")];
 /// The token in migrations replaced by the backend's auto-numbered primary key.
 const IDENTITY_TOKEN: &str = "{{IDENTITY}}";
 
@@ -196,6 +197,12 @@ impl Store {
     /// Starts a transaction that will write: on SQLite it holds the write lock from the start.
     pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
         self.pool.begin_with(self.backend.begin_write_statement()).await
+    }
+
+    /// Answers when the database does: one trivial query (the readiness probe).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 
     /// Closes every connection (waits for checked-out ones to return).

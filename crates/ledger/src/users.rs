@@ -41,6 +41,16 @@ pub fn normalize_email(email: &str) -> Result<String, LedgerError> {
     Ok(trimmed.to_lowercase())
 }
 
+/// Reads a user from a row selected as `id, email, quota_account_id, created_at`.
+pub(crate) fn user_from_row(row: &sqlx::any::AnyRow) -> Result<User, sqlx::Error> {
+    Ok(User {
+        id: row.try_get(0)?,
+        email: row.try_get(1)?,
+        quota_account: AccountId(row.try_get(2)?),
+        created_at: Timestamp(row.try_get(3)?),
+    })
+}
+
 impl Ledger {
     /// The user with this e-mail address, if any.
     pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, LedgerError> {
@@ -50,12 +60,7 @@ impl Ledger {
             .fetch_optional(self.store.pool())
             .await?;
         Ok(match row {
-            Some(row) => Some(User {
-                id: row.try_get(0)?,
-                email: row.try_get(1)?,
-                quota_account: AccountId(row.try_get(2)?),
-                created_at: Timestamp(row.try_get(3)?),
-            }),
+            Some(row) => Some(user_from_row(&row)?),
             None => None,
         })
     }

@@ -25,6 +25,26 @@ pub enum Placement {
     At(Anchor),
 }
 
+impl Placement {
+    /// Parses what a person types: a box `LLX,LLY,URX,URY` (points) when given, else a named
+    /// position (`bottom-right`, ...). Shared by the CLI flags and the web form fields.
+    pub fn parse(stamp_box: Option<&str>, at: &str) -> Result<Placement, String> {
+        if let Some(b) = stamp_box {
+            let expected = || format!("box {b:?}: expected four numbers LLX,LLY,URX,URY");
+            let v: Vec<f64> = b.split(',').map(|x| x.trim().parse::<f64>()).collect::<Result<_, _>>().map_err(|_| expected())?;
+            let [llx, lly, urx, ury] = <[f64; 4]>::try_from(v).map_err(|_| expected())?;
+            if !(llx.is_finite() && lly.is_finite() && urx.is_finite() && ury.is_finite()) {
+                return Err(expected());
+            }
+            if urx <= llx || ury <= lly {
+                return Err(format!("box {b:?}: the upper-right corner must be above and right of the lower-left"));
+            }
+            return Ok(Placement::Box(Rect { llx, lly, urx, ury }));
+        }
+        Ok(Placement::At(at.trim().parse::<Anchor>()?))
+    }
+}
+
 /// Named positions for the default box.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Anchor {

@@ -1,0 +1,307 @@
+//! Stampings made through the web service: one record per (user, Idempotency-Key), from
+//! "processing" to "stamped" (with the appended revision kept forever) or "failed" (with the
+//! code, and whether the reserved unit went back).
+
+use meterai_core::{DocType, Serial, Timestamp};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::batch::check_text;
+use crate::error::{LedgerError, StoreError};
+use crate::ledger::Ledger;
+use crate::rows::transfer_id_from;
+use crate::store::{hex, unhex32};
+use crate::types::TransferId;
+
+/// Most stampings one listing returns.
+pub const STAMPINGS_PAGE_MAX: u32 = 100;
+/// Longest stamped tail kept, in bytes: an incremental update with a signature is a few KB; a
+/// megabyte means something is wrong and must not be stored silently.
+pub const TAIL_BYTES_MAX: usize = 1 << 20;
+
+/// Where a stamping stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StampingStatus {
+    /// Reserved and being stamped (or interrupted: the sweeper returns the unit).
+    Processing,
+    /// Done: the serial is bound to the stamped document.
+    Stamped,
+    /// Refused or failed; see the code and whether the quota went back.
+    Failed,
+}
+
+impl StampingStatus {
+    /// Lowercase name as stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StampingStatus::Processing => "processing",
+            StampingStatus::Stamped => "stamped",
+            StampingStatus::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Option<StampingStatus> {
+        [StampingStatus::Processing, StampingStatus::Stamped, StampingStatus::Failed].into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// A stamping to record before any quota is touched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewStamping {
+    /// The stamping's id, also the id of its reservation transfer.
+    pub id: TransferId,
+    /// The user stamping.
+    pub user_id: i64,
+    /// The client's Idempotency-Key: one stamping per user and key.
+    pub idempotency_key: String,
+    /// SHA-256 of the whole request (file and fields), to tell a replay from a different request.
+    pub request_sha256: [u8; 32],
+    /// The uploaded file's name, for history.
+    pub file_name: String,
+    /// SHA-256 of the uploaded (original) PDF.
+    pub input_sha256: [u8; 32],
+    /// Size of the original PDF.
+    pub input_bytes: i64,
+    /// The 1-based page stamped.
+    pub page: u32,
+    /// The official document type.
+    pub doc_type: DocType,
+    /// The document's own number.
+    pub doc_number: String,
+    /// The document's date as given.
+    pub doc_date: String,
+}
+
+/// A stamping as stored (without its tail).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamping {
+    /// Id (= the reservation's transfer id).
+    pub id: TransferId,
+    /// Owner.
+    pub user_id: i64,
+    /// The client's Idempotency-Key.
+    pub idempotency_key: String,
+    /// SHA-256 of the request that created it.
+    pub request_sha256: [u8; 32],
+    /// Where it stands.
+    pub status: StampingStatus,
+    /// The uploaded file's name.
+    pub file_name: String,
+    /// SHA-256 of the original.
+    pub input_sha256: [u8; 32],
+    /// Size of the original.
+    pub input_bytes: i64,
+    /// The page stamped.
+    pub page: u32,
+    /// Document type.
+    pub doc_type: DocType,
+    /// Document number.
+    pub doc_number: String,
+    /// Document date.
+    pub doc_date: String,
+    /// The serial number, once reserved.
+    pub serial: Option<Serial>,
+    /// SHA-256 of the stamped document (original + tail), once stamped.
+    pub doc_sha256: Option<[u8; 32]>,
+    /// For failed stampings: the stable code.
+    pub error_code: Option<String>,
+    /// For failed stampings: what happened.
+    pub error_message: Option<String>,
+    /// For failed stampings: whether the reserved unit went back to the quota.
+    pub quota_returned: bool,
+    /// When it was requested.
+    pub created_at: Timestamp,
+    /// When it was stamped or failed.
+    pub finished_at: Option<Timestamp>,
+}
+
+/// What [`Ledger::begin_stamping`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Begun {
+    /// Recorded now: the caller does the work.
+    New(Stamping),
+    /// The user already used this Idempotency-Key: the earlier stamping.
+    Existing(Stamping),
+}
+
+const STAMPING_COLUMNS: &str = "id, user_id, idempotency_key, request_sha256, status, file_name, input_sha256, \
+    input_bytes, page, doc_type, doc_number, doc_date, serial, doc_sha256, error_code, error_message, \
+    quota_returned, created_at, finished_at";
+
+fn stamping_from_row(row: &AnyRow) -> Result<Stamping, StoreError> {
+    let id_text: String = row.try_get(0)?;
+    let record = format!("stampings/{id_text}");
+    let hash = |i: usize| -> Result<[u8; 32], StoreError> {
+        let text: String = row.try_get(i)?;
+        unhex32(&text).ok_or_else(|| StoreError::corrupt(&record, "bad hash"))
+    };
+    let status_text: String = row.try_get(4)?;
+    let doc_type_text: String = row.try_get(9)?;
+    let serial = match row.try_get::<Option<String>, _>(12)? {
+        Some(text) => Some(Serial::parse(&text).map_err(|e| StoreError::corrupt(&record, e.to_string()))?),
+        None => None,
+    };
+    let doc_sha256 = match row.try_get::<Option<String>, _>(13)? {
+        Some(text) => Some(unhex32(&text).ok_or_else(|| StoreError::corrupt(&record, "bad doc_sha256"))?),
+        None => None,
+    };
+    let page: i64 = row.try_get(8)?;
+    Ok(Stamping {
+        id: transfer_id_from(&id_text, &record)?,
+        user_id: row.try_get(1)?,
+        idempotency_key: row.try_get(2)?,
+        request_sha256: hash(3)?,
+        status: StampingStatus::parse(&status_text).ok_or_else(|| StoreError::corrupt(&record, "bad status"))?,
+        file_name: row.try_get(5)?,
+        input_sha256: hash(6)?,
+        input_bytes: row.try_get(7)?,
+        page: u32::try_from(page).map_err(|_| StoreError::corrupt(&record, "bad page"))?,
+        doc_type: DocType::from_code(&doc_type_text).map_err(|e| StoreError::corrupt(&record, e.to_string()))?,
+        doc_number: row.try_get(10)?,
+        doc_date: row.try_get(11)?,
+        serial,
+        doc_sha256,
+        error_code: row.try_get(14)?,
+        error_message: row.try_get(15)?,
+        quota_returned: row.try_get::<i64, _>(16)? != 0,
+        created_at: Timestamp(row.try_get(17)?),
+        finished_at: row.try_get::<Option<i64>, _>(18)?.map(Timestamp),
+    })
+}
+
+impl Ledger {
+    /// Records a stamping in "processing" unless the user already used its Idempotency-Key, in
+    /// which case the earlier one is returned untouched (whatever its request was: comparing
+    /// `request_sha256` is the caller's decision).
+    pub async fn begin_stamping(&self, new: NewStamping) -> Result<Begun, LedgerError> {
+        for (field, text) in [
+            ("idempotency_key", &new.idempotency_key),
+            ("file_name", &new.file_name),
+            ("doc_number", &new.doc_number),
+            ("doc_date", &new.doc_date),
+        ] {
+            check_text(field, text)?;
+        }
+        let now = self.clock.now();
+        sqlx::query(
+            "INSERT INTO stampings (id, user_id, idempotency_key, request_sha256, status, file_name, input_sha256, \
+             input_bytes, page, doc_type, doc_number, doc_date, created_at) \
+             VALUES ($1, $2, $3, $4, 'processing', $5, $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (user_id, idempotency_key) DO NOTHING",
+        )
+        .bind(new.id.to_string())
+        .bind(new.user_id)
+        .bind(&new.idempotency_key)
+        .bind(hex(&new.request_sha256))
+        .bind(&new.file_name)
+        .bind(hex(&new.input_sha256))
+        .bind(new.input_bytes)
+        .bind(i64::from(new.page))
+        .bind(new.doc_type.code())
+        .bind(&new.doc_number)
+        .bind(&new.doc_date)
+        .bind(now.0)
+        .execute(self.store.pool())
+        .await?;
+        let sql = format!("SELECT {STAMPING_COLUMNS} FROM stampings WHERE user_id = $1 AND idempotency_key = $2");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(new.user_id)
+            .bind(&new.idempotency_key)
+            .fetch_one(self.store.pool())
+            .await?;
+        let stamping = stamping_from_row(&row)?;
+        Ok(if stamping.id == new.id { Begun::New(stamping) } else { Begun::Existing(stamping) })
+    }
+
+    /// Marks a processing stamping stamped, keeping its serial, the stamped document's hash and
+    /// the appended revision.
+    pub async fn finish_stamped(&self, id: TransferId, serial: &Serial, doc_sha256: &[u8; 32], tail: &[u8]) -> Result<(), LedgerError> {
+        if tail.len() > TAIL_BYTES_MAX {
+            return Err(LedgerError::TextTooLong { field: "tail", max: TAIL_BYTES_MAX });
+        }
+        sqlx::query(
+            "UPDATE stampings SET status = 'stamped', serial = $2, doc_sha256 = $3, tail_hex = $4, finished_at = $5 \
+             WHERE id = $1 AND status = 'processing'",
+        )
+        .bind(id.to_string())
+        .bind(serial.to_string())
+        .bind(hex(doc_sha256))
+        .bind(hex(tail))
+        .bind(self.clock.now().0)
+        .execute(self.store.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Marks a processing stamping failed with a stable code; `serial` is the one reserved (and
+    /// now void), if the reservation happened.
+    pub async fn finish_failed(
+        &self,
+        id: TransferId,
+        serial: Option<&Serial>,
+        code: &str,
+        message: &str,
+        quota_returned: bool,
+    ) -> Result<(), LedgerError> {
+        let message: String = message.chars().take(crate::TEXT_BYTES_MAX / 4).filter(|c| *c != '\0').collect();
+        sqlx::query(
+            "UPDATE stampings SET status = 'failed', serial = $2, error_code = $3, error_message = $4, \
+             quota_returned = $5, finished_at = $6 WHERE id = $1 AND status = 'processing'",
+        )
+        .bind(id.to_string())
+        .bind(serial.map(ToString::to_string))
+        .bind(code)
+        .bind(message)
+        .bind(i64::from(quota_returned))
+        .bind(self.clock.now().0)
+        .execute(self.store.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The user's stamping with this id (another user's is `None`).
+    pub async fn stamping(&self, user_id: i64, id: TransferId) -> Result<Option<Stamping>, LedgerError> {
+        let sql = format!("SELECT {STAMPING_COLUMNS} FROM stampings WHERE id = $1 AND user_id = $2");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.to_string()).bind(user_id).fetch_optional(self.store.pool()).await?;
+        Ok(match row {
+            Some(row) => Some(stamping_from_row(&row)?),
+            None => None,
+        })
+    }
+
+    /// The appended revision of the user's stamped stamping.
+    pub async fn stamping_tail(&self, user_id: i64, id: TransferId) -> Result<Option<Vec<u8>>, LedgerError> {
+        let row = sqlx::query("SELECT tail_hex FROM stampings WHERE id = $1 AND user_id = $2 AND status = 'stamped'")
+            .bind(id.to_string())
+            .bind(user_id)
+            .fetch_optional(self.store.pool())
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let text: Option<String> = row.try_get(0)?;
+        let text = text.ok_or_else(|| StoreError::corrupt(format!("stampings/{id}"), "stamped without a tail"))?;
+        Ok(Some(unhex(&text).ok_or_else(|| StoreError::corrupt(format!("stampings/{id}"), "bad tail_hex"))?))
+    }
+
+    /// The user's stampings, newest first: at most `limit` (capped at [`STAMPINGS_PAGE_MAX`])
+    /// after skipping `offset`.
+    pub async fn stampings(&self, user_id: i64, limit: u32, offset: u64) -> Result<Vec<Stamping>, LedgerError> {
+        let sql = format!(
+            "SELECT {STAMPING_COLUMNS} FROM stampings WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .bind(i64::from(limit.min(STAMPINGS_PAGE_MAX)))
+            .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+            .fetch_all(self.store.pool())
+            .await?;
+        rows.iter().map(|r| stamping_from_row(r).map_err(LedgerError::from)).collect()
+    }
+}
+
+/// Parses lowercase or uppercase hex of any even length.
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) || !text.is_ascii() {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+}

@@ -1,0 +1,164 @@
+//! meterai-web: the HTTP service behind `meterai serve`.
+//!
+//! * The public verifier: `POST /api/v1/verify`, `GET /api/v1/serials/{sn}`, and the pages a
+//!   stamp's QR code leads to (`GET /v/{sn}`, `GET|POST /verify`), in Bahasa Indonesia first.
+//! * The integrator API (API keys): `POST /api/v1/stampings` reserves a unit and a serial, stamps
+//!   on a blocking thread, keeps the stamped revision and posts, or voids on any failure, in a
+//!   task of its own so a client that hangs up does not leave a reservation behind.
+//! * Operations: `GET /healthz`, `GET /readyz`, `GET /metrics` (Prometheus text).
+//!
+//! The seam is [`serve`]: give it a bound listener, an [`AppState`] and a shutdown future.
+
+pub mod api;
+pub mod auth;
+pub mod blobs;
+pub mod error;
+mod html;
+pub mod in_flight;
+pub mod metrics;
+pub mod middleware;
+pub mod ops;
+pub mod pages;
+pub mod stamping;
+pub mod time;
+pub mod upload;
+pub mod verify_json;
+pub mod verifier;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use meterai_core::Clock;
+use meterai_ledger::{Ledger, TransferId};
+use meterai_sign::Signer;
+use tokio::net::TcpListener;
+
+pub use error::ApiError;
+
+/// Largest PDF accepted by an upload, in bytes (20 MiB): recruitment portals' letters are about
+/// 1 MB; scanned contracts reach a few MB. Configurable per server ([`WebConfig`]).
+pub const UPLOAD_BYTES_MAX: usize = 20 * 1024 * 1024;
+/// Bytes a multipart body may carry beyond the file itself (boundaries, headers, the small
+/// form fields), so a file exactly at the limit is still accepted.
+pub const MULTIPART_OVERHEAD_BYTES_MAX: usize = 64 * 1024;
+/// Longest time one request may take, in seconds: a stamp takes milliseconds; this only cuts
+/// stuck clients. A stamping in progress is not cut: it runs in its own task.
+pub const REQUEST_TIMEOUT_SECS: u64 = 120;
+
+/// How the service is set up.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Base URL the public reaches us at; the QR code of every stamp encodes `{public_url}/v/{SN}`.
+    pub public_url: String,
+    /// Where blob files (the originals of stamped documents) are kept.
+    pub data_dir: PathBuf,
+    /// Largest upload accepted, in bytes (default [`UPLOAD_BYTES_MAX`]).
+    pub upload_bytes_max: usize,
+}
+
+/// Where fresh ids (stampings) come from: injected so tests can be deterministic.
+pub trait IdSource: Send + Sync {
+    /// A fresh, unique id; `None` when no randomness is available.
+    fn next_id(&self) -> Option<TransferId>;
+}
+
+/// Ids from the operating system's randomness.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OsRandomIds;
+
+impl IdSource for OsRandomIds {
+    fn next_id(&self) -> Option<TransferId> {
+        TransferId::random()
+    }
+}
+
+/// What every handler shares. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// The shared parts behind [`AppState`].
+pub struct Inner {
+    /// The books: quota, serials, stampings, API keys.
+    pub ledger: Ledger,
+    /// Signs every stamp.
+    pub signer: Arc<dyn Signer>,
+    /// DER certificates the verifier trusts (the signer's CA, at least).
+    pub trust_anchors_der: Vec<Vec<u8>>,
+    /// Settings.
+    pub config: WebConfig,
+    /// "Now" for signing times and validation (the ledger's clock).
+    pub clock: Arc<dyn Clock>,
+    /// Fresh stamping ids.
+    pub ids: Arc<dyn IdSource>,
+    /// Counters for `/metrics`.
+    pub metrics: metrics::Metrics,
+    /// Stampings running in their own tasks, awaited on shutdown.
+    pub in_flight: in_flight::InFlight,
+}
+
+impl AppState {
+    /// Builds the state; the clock is the ledger's.
+    pub fn new(ledger: Ledger, signer: Arc<dyn Signer>, trust_anchors_der: Vec<Vec<u8>>, config: WebConfig, ids: Arc<dyn IdSource>) -> AppState {
+        let clock = ledger.clock().clone();
+        AppState(Arc::new(Inner {
+            ledger,
+            signer,
+            trust_anchors_der,
+            config,
+            clock,
+            ids,
+            metrics: metrics::Metrics::default(),
+            in_flight: in_flight::InFlight::default(),
+        }))
+    }
+
+    /// The URL a serial's QR code leads to.
+    pub fn verify_url(&self, sn: &str) -> String {
+        format!("{}/v/{sn}", self.config.public_url.trim_end_matches('/'))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// Every route, with the middleware stack (request ids, tracing, opaque 5xx, panics, timeout,
+/// upload limit, metrics).
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.upload_bytes_max.saturating_add(MULTIPART_OVERHEAD_BYTES_MAX);
+    let routes = Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/", get(pages::verify_form))
+        .route("/verify", get(pages::verify_form).post(pages::verify_upload))
+        .route("/v/{sn}", get(pages::serial_page))
+        .route("/api/v1/verify", post(api::verify))
+        .route("/api/v1/serials/{sn}", get(api::serial))
+        .route("/api/v1/stampings", post(api::create_stamping).get(api::list_stampings))
+        .route("/api/v1/stampings/{id}", get(api::get_stamping))
+        .route("/api/v1/stampings/{id}/document", get(api::get_document))
+        .route("/api/v1/quota", get(api::quota))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::count_requests))
+        .fallback(ops::not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state.clone());
+    middleware::wrap(routes, &state, Duration::from_secs(REQUEST_TIMEOUT_SECS))
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves; then stops accepting, lets requests
+/// in flight finish, and waits for every stamping task so none is left reserved.
+pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    let app = router(state.clone());
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    state.in_flight.wait_idle().await;
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! Prometheus counters, hand-written in the text exposition format: a few counters do not need a
+//! metrics crate. Gauges that live in the database (stock) are read at scrape time.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// How a stamping ended, as counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StampOutcome {
+    /// Stamped and posted.
+    Stamped,
+    /// The engine refused the input; the unit went back.
+    Refused,
+    /// No free quota; nothing was reserved.
+    NoQuota,
+    /// Our failure (signer, disk, database); the unit went back when the ledger answered.
+    Internal,
+}
+
+impl StampOutcome {
+    const ALL: [StampOutcome; 4] = [StampOutcome::Stamped, StampOutcome::Refused, StampOutcome::NoQuota, StampOutcome::Internal];
+
+    fn label(self) -> &'static str {
+        match self {
+            StampOutcome::Stamped => "stamped",
+            StampOutcome::Refused => "refused",
+            StampOutcome::NoQuota => "no_quota",
+            StampOutcome::Internal => "internal",
+        }
+    }
+}
+
+/// Requests seen for one route and status.
+#[derive(Debug, Default, Clone, Copy)]
+struct RouteStats {
+    /// How many.
+    count: u64,
+    /// Their summed duration, in microseconds (sum / count = mean latency).
+    duration_us_sum: u64,
+}
+
+/// The process's counters.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Requests by (route template, status code).
+    requests: Mutex<BTreeMap<(String, u16), RouteStats>>,
+    /// Stampings by outcome, indexed like [`StampOutcome::ALL`].
+    stampings: [AtomicU64; 4],
+}
+
+impl Metrics {
+    /// Counts one request.
+    pub fn record_request(&self, route: &str, status: u16, took: Duration) {
+        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        // A poisoned lock only means another request panicked mid-increment: keep counting.
+        let mut map = self.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let stats = map.entry((route.to_string(), status)).or_default();
+        stats.count += 1;
+        stats.duration_us_sum = stats.duration_us_sum.saturating_add(micros);
+    }
+
+    /// Counts one finished stamping.
+    pub fn record_stamping(&self, outcome: StampOutcome) {
+        let index = StampOutcome::ALL.iter().position(|o| *o == outcome).unwrap_or(0);
+        self.stampings[index].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The exposition text; `stock` is the stock level read now (`None` if the database did not
+    /// answer, then the gauge is left out rather than reported wrong).
+    pub fn render(&self, stock: Option<i64>) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP meterai_http_requests_total HTTP requests by route and status.\n");
+        out.push_str("# TYPE meterai_http_requests_total counter\n");
+        let map = self.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        for ((route, status), stats) in &map {
+            let _ = writeln!(out, "meterai_http_requests_total{{route=\"{}\",status=\"{status}\"}} {}", label(route), stats.count);
+        }
+        out.push_str("# HELP meterai_http_request_duration_seconds_sum Time spent answering, by route and status.\n");
+        out.push_str("# TYPE meterai_http_request_duration_seconds_sum counter\n");
+        for ((route, status), stats) in &map {
+            let seconds = stats.duration_us_sum as f64 / 1e6;
+            let _ = writeln!(out, "meterai_http_request_duration_seconds_sum{{route=\"{}\",status=\"{status}\"}} {seconds}", label(route));
+        }
+        out.push_str("# HELP meterai_stampings_total Stampings by outcome.\n");
+        out.push_str("# TYPE meterai_stampings_total counter\n");
+        for (outcome, counter) in StampOutcome::ALL.iter().zip(&self.stampings) {
+            let _ = writeln!(out, "meterai_stampings_total{{outcome=\"{}\"}} {}", outcome.label(), counter.load(Ordering::Relaxed));
+        }
+        if let Some(stock) = stock {
+            out.push_str("# HELP meterai_stock_units Units of stock that can still be granted.\n");
+            out.push_str("# TYPE meterai_stock_units gauge\n");
+            let _ = writeln!(out, "meterai_stock_units {stock}");
+        }
+        out
+    }
+}
+
+/// Escapes a label value (backslash, quote, newline) as the text format requires.
+fn label(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_render_in_the_prometheus_text_format() {
+        let m = Metrics::default();
+        m.record_request("/v/{sn}", 200, Duration::from_millis(3));
+        m.record_request("/v/{sn}", 200, Duration::from_millis(1));
+        m.record_stamping(StampOutcome::Refused);
+        let text = m.render(Some(7));
+        assert!(text.contains("meterai_http_requests_total{route=\"/v/{sn}\",status=\"200\"} 2\n"), "{text}");
+        assert!(text.contains("meterai_stampings_total{outcome=\"refused\"} 1\n"), "{text}");
+        assert!(text.contains("meterai_stampings_total{outcome=\"stamped\"} 0\n"), "{text}");
+        assert!(text.contains("meterai_stock_units 7\n"), "{text}");
+    }
+
+    #[test]
+    fn a_quote_in_a_label_is_escaped() {
+        assert_eq!(label("a\"b\\c"), "a\\\"b\\\\c");
+    }
+}

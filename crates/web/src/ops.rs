@@ -1,0 +1,36 @@
+//! Operations endpoints: liveness, readiness, metrics, and the 404 for unknown paths.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// The process is up (no dependency is checked: a slow database must not get us restarted).
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// The database answers: send traffic here.
+pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+    state.ledger.store().ping().await.map_err(|e| ApiError::Unavailable { detail: format!("database: {e}") })?;
+    Ok("ready\n")
+}
+
+/// Prometheus text format; the stock level is read now.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let stock = match state.ledger.stock_level().await {
+        Ok(level) => Some(level),
+        Err(e) => {
+            tracing::warn!("metrics: stock level unavailable: {e}");
+            None
+        }
+    };
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render(stock))
+}
+
+/// Any path we do not serve.
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("such page")
+}

@@ -1,0 +1,294 @@
+//! One stamping, end to end: record it under the client's Idempotency-Key, reserve a unit and a
+//! serial, stamp on a blocking thread, keep the original and the stamped revision, post, or void
+//! on any failure so the quota is back. The work runs in a task of its own: a client that hangs
+//! up mid-stamp does not cancel it, and shutdown waits for it.
+
+use std::time::Duration;
+
+use meterai_core::{DocType, Timestamp};
+use meterai_ledger::{Begun, LedgerError, NewStamping, Post, Reserve, StampBinding, Stamping, StampingStatus, TransferId, User, Void};
+use meterai_stamp::placement::Placement;
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::blobs::{self, hex};
+use crate::error::ApiError;
+use crate::metrics::StampOutcome;
+use crate::time::iso8601;
+
+/// How long a reservation holds its unit, in milliseconds, before the sweeper returns it: far
+/// longer than a stamp takes, short enough that a crashed node's units come back soon.
+pub const RESERVATION_TIMEOUT_MS: i64 = 120_000;
+/// Longest Idempotency-Key accepted, in bytes.
+pub const IDEMPOTENCY_KEY_BYTES_MAX: usize = 255;
+/// How long a replay waits for the original request's stamping to finish, in milliseconds.
+pub const REPLAY_WAIT_MS_MAX: u64 = 30_000;
+/// How often a waiting replay looks again, in milliseconds.
+pub const REPLAY_POLL_MS: u64 = 25;
+
+/// A validated stamping request.
+#[derive(Debug, Clone)]
+pub struct StampOrder {
+    /// Who stamps (whose quota).
+    pub user: User,
+    /// The client's Idempotency-Key.
+    pub idempotency_key: String,
+    /// The original PDF.
+    pub file: Vec<u8>,
+    /// Its name, for history and the download's name.
+    pub file_name: String,
+    /// 1-based page.
+    pub page: u32,
+    /// Where the mark goes, as sent (`box` text or `at` name), hashed into the request identity.
+    pub placement_text: String,
+    /// Where the mark goes.
+    pub placement: Placement,
+    /// Official document type.
+    pub doc_type: DocType,
+    /// The document's number.
+    pub doc_number: String,
+    /// The document's date.
+    pub doc_date: String,
+}
+
+impl StampOrder {
+    /// SHA-256 identifying the request: same file and fields, same hash (each part
+    /// length-prefixed so no two requests share an encoding).
+    pub fn request_sha256(&self) -> [u8; 32] {
+        let mut h = Sha256::new();
+        let page = self.page.to_string();
+        for part in [
+            &blobs::sha256(&self.file)[..],
+            self.file_name.as_bytes(),
+            page.as_bytes(),
+            self.placement_text.as_bytes(),
+            self.doc_type.code().as_bytes(),
+            self.doc_number.as_bytes(),
+            self.doc_date.as_bytes(),
+        ] {
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part);
+        }
+        h.finalize().into()
+    }
+}
+
+/// What a submission found or made.
+#[derive(Debug, Clone)]
+pub enum Submitted {
+    /// Made by this request.
+    Created(Stamping),
+    /// Made by an earlier request with the same Idempotency-Key and the same content.
+    Replayed(Stamping),
+}
+
+/// Runs (or finds) the stamping for `order`.
+pub async fn submit(state: &AppState, order: StampOrder) -> Result<Submitted, ApiError> {
+    let id = state.ids.next_id().ok_or_else(|| ApiError::internal("no randomness for a stamping id"))?;
+    let request_sha256 = order.request_sha256();
+    let new = NewStamping {
+        id,
+        user_id: order.user.id,
+        idempotency_key: order.idempotency_key.clone(),
+        request_sha256,
+        file_name: order.file_name.clone(),
+        input_sha256: blobs::sha256(&order.file),
+        input_bytes: i64::try_from(order.file.len()).unwrap_or(i64::MAX),
+        page: order.page,
+        doc_type: order.doc_type,
+        doc_number: order.doc_number.clone(),
+        doc_date: order.doc_date.clone(),
+    };
+    match state.ledger.begin_stamping(new).await? {
+        Begun::Existing(earlier) if earlier.request_sha256 != request_sha256 => Err(ApiError::Conflict {
+            code: "IDEMPOTENCY_KEY_REUSED",
+            message: format!("Idempotency-Key {:?} was used for a different request (stamping {})", earlier.idempotency_key, earlier.id),
+        }),
+        Begun::Existing(earlier) => Ok(Submitted::Replayed(wait_finished(state, earlier).await?)),
+        Begun::New(_) => {
+            let task_state = state.clone();
+            let user_id = order.user.id;
+            // Detached: dropping this request's future (client gone) does not stop the work.
+            let handle = tokio::spawn(async move {
+                let _running = task_state.in_flight.enter();
+                run(&task_state, order, id).await;
+            });
+            handle.await.map_err(|e| ApiError::internal(format!("stamping task {id}: {e}")))?;
+            let done = state.ledger.stamping(user_id, id).await?.ok_or_else(|| ApiError::internal(format!("stamping {id} vanished")))?;
+            Ok(Submitted::Created(done))
+        }
+    }
+}
+
+/// Waits (bounded) until an earlier request's stamping is no longer processing.
+async fn wait_finished(state: &AppState, mut stamping: Stamping) -> Result<Stamping, ApiError> {
+    let mut waited_ms = 0;
+    while stamping.status == StampingStatus::Processing && waited_ms < REPLAY_WAIT_MS_MAX {
+        tokio::time::sleep(Duration::from_millis(REPLAY_POLL_MS)).await;
+        waited_ms += REPLAY_POLL_MS;
+        stamping = state.ledger.stamping(stamping.user_id, stamping.id).await?.ok_or_else(|| ApiError::internal("stamping vanished"))?;
+    }
+    Ok(stamping)
+}
+
+/// A second id derived from the stamping's, for its post or void: deterministic, so a retried
+/// resolution is the same transfer (idempotent in the ledger).
+fn derived_id(id: TransferId, purpose: &str) -> TransferId {
+    let digest: [u8; 32] = Sha256::new().chain_update(purpose.as_bytes()).chain_update(id.0.to_be_bytes()).finalize().into();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    TransferId(u128::from_be_bytes(bytes))
+}
+
+/// The stamping's work; every path ends the record as stamped or failed.
+async fn run(state: &AppState, order: StampOrder, id: TransferId) {
+    let reserve = Reserve { id, account: order.user.quota_account, timeout_ms: RESERVATION_TIMEOUT_MS, reference: format!("stamping {id}") };
+    let receipt = match state.ledger.reserve(reserve).await {
+        Ok(r) => r,
+        Err(e) => {
+            let outcome = if matches!(e, LedgerError::InsufficientQuota { .. }) { StampOutcome::NoQuota } else { StampOutcome::Internal };
+            let code = if outcome == StampOutcome::NoQuota { e.code() } else { "INTERNAL" };
+            if outcome == StampOutcome::Internal {
+                tracing::error!(stamping = %id, "reserve failed: {e}");
+            }
+            record_failure(state, id, None, code, &e.to_string(), false, outcome).await;
+            return;
+        }
+    };
+    let Some(serial) = receipt.serial else {
+        let returned = void(state, id, "reservation without a serial").await;
+        record_failure(state, id, None, "INTERNAL", "the ledger reserved no serial", returned, StampOutcome::Internal).await;
+        return;
+    };
+    let signing_time_unix = state.clock.now().0.div_euclid(1000);
+    let sn = serial.to_string();
+    let verify_url = state.verify_url(&sn);
+    let work_state = state.clone();
+    let doc_type = order.doc_type;
+    let stamped = tokio::task::spawn_blocking(move || {
+        let req = meterai_stamp::engine::StampRequest {
+            input: &order.file,
+            password: None,
+            page: order.page,
+            placement: order.placement,
+            serial: &sn,
+            verify_url: &verify_url,
+            doc_type: Some(order.doc_type.code()),
+            reason: None,
+            location: None,
+            signing_time_unix,
+        };
+        let stamped = meterai_stamp::engine::stamp(&req, work_state.signer.as_ref()).map_err(StampFailure::Engine)?;
+        // Keep the original before posting, so a stamped document is always downloadable.
+        blobs::put(&work_state.config.data_dir, &stamped.input_sha256, &order.file, &id.to_string()).map_err(StampFailure::Blob)?;
+        Ok::<_, StampFailure>(stamped)
+    })
+    .await;
+    let stamped = match stamped {
+        Ok(Ok(s)) => s,
+        Ok(Err(StampFailure::Engine(e))) if e.is_refusal() => {
+            let returned = void(state, id, &format!("refused: {}", e.code())).await;
+            record_failure(state, id, Some(&serial), e.code(), &e.to_string(), returned, StampOutcome::Refused).await;
+            return;
+        }
+        other => {
+            let detail = match other {
+                Ok(Err(StampFailure::Engine(e))) => format!("engine [{}]: {e}", e.code()),
+                Ok(Err(StampFailure::Blob(e))) => format!("keeping the original: {e}"),
+                Err(e) => format!("stamping thread: {e}"),
+                Ok(Ok(_)) => String::new(),
+            };
+            tracing::error!(stamping = %id, "stamping failed: {detail}");
+            let returned = void(state, id, "internal error").await;
+            record_failure(state, id, Some(&serial), "INTERNAL", &detail, returned, StampOutcome::Internal).await;
+            return;
+        }
+    };
+    let binding = StampBinding { doc_sha256: stamped.document_sha256, doc_type, stamped_at: Timestamp(signing_time_unix.saturating_mul(1000)) };
+    if let Err(e) = state.ledger.post(Post { id: derived_id(id, "post"), pending_id: id, stamp: binding }).await {
+        tracing::error!(stamping = %id, "post failed: {e}");
+        let returned = void(state, id, "post failed").await;
+        record_failure(state, id, Some(&serial), "INTERNAL", &format!("post: {e}"), returned, StampOutcome::Internal).await;
+        return;
+    }
+    match state.ledger.finish_stamped(id, &serial, &stamped.document_sha256, &stamped.tail).await {
+        Ok(()) => state.metrics.record_stamping(StampOutcome::Stamped),
+        // The ledger has the truth (posted); the record stays "processing" and says so on read.
+        Err(e) => tracing::error!(stamping = %id, "stamped and posted, but the record was not updated: {e}"),
+    }
+}
+
+/// Why the blocking part failed.
+enum StampFailure {
+    /// The engine refused or failed.
+    Engine(meterai_stamp::StampError),
+    /// The original could not be kept.
+    Blob(std::io::Error),
+}
+
+/// Voids the reservation; returns whether the unit is back (voided now or earlier).
+async fn void(state: &AppState, id: TransferId, reason: &str) -> bool {
+    match state.ledger.void(Void { id: derived_id(id, "void"), pending_id: id, reason: reason.chars().take(200).collect() }).await {
+        Ok(_) => true,
+        Err(e) => {
+            // The sweeper returns the unit at the reservation's timeout.
+            tracing::error!(stamping = %id, "void failed: {e}");
+            false
+        }
+    }
+}
+
+async fn record_failure(
+    state: &AppState,
+    id: TransferId,
+    serial: Option<&meterai_core::Serial>,
+    code: &str,
+    message: &str,
+    quota_returned: bool,
+    outcome: StampOutcome,
+) {
+    state.metrics.record_stamping(outcome);
+    if let Err(e) = state.ledger.finish_failed(id, serial, code, message, quota_returned).await {
+        tracing::error!(stamping = %id, "recording the failure [{code}] failed: {e}");
+    }
+}
+
+/// A stamping as the API shows it.
+pub fn stamping_json(state: &AppState, s: &Stamping) -> serde_json::Value {
+    let sn = s.serial.map(|sn| sn.to_string());
+    let stamped = s.status == StampingStatus::Stamped;
+    serde_json::json!({
+        "id": s.id.to_string(),
+        "status": s.status.as_str(),
+        "serial": sn,
+        "verify_url": sn.as_deref().filter(|_| stamped).map(|sn| state.verify_url(sn)),
+        "document_url": stamped.then(|| format!("/api/v1/stampings/{}/document", s.id)),
+        "file_name": s.file_name,
+        "input_sha256": hex(&s.input_sha256),
+        "input_bytes": s.input_bytes,
+        "document_sha256": s.doc_sha256.map(|h| hex(&h)),
+        "page": s.page,
+        "doc_type": s.doc_type.code(),
+        "doc_number": s.doc_number,
+        "doc_date": s.doc_date,
+        "idempotency_key": s.idempotency_key,
+        "error": s.error_code.as_ref().map(|code| serde_json::json!({"code": code, "message": s.error_message})),
+        "quota_returned": s.quota_returned,
+        "created_at": iso8601(s.created_at),
+        "finished_at": s.finished_at.map(iso8601),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn post_and_void_ids_differ_from_each_other_and_from_the_stamping() {
+        let id = TransferId(42);
+        let (post, void) = (derived_id(id, "post"), derived_id(id, "void"));
+        assert_ne!(post, void);
+        assert_ne!(post, id);
+        assert_eq!(post, derived_id(id, "post"));
+    }
+}

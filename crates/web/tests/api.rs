@@ -1,0 +1,218 @@
+//! Black-box tests of the HTTP service: the real server on a free port, on SQLite and on
+//! PostgreSQL, driven over HTTP.
+
+mod common;
+
+use common::{Backend, StampForm, TestApp, error_code, spawn_app, spawn_app_with};
+use sha2::{Digest, Sha256};
+
+/// Runs each scenario on both backends as `sqlite::NAME` and `postgres::NAME`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Backend::Postgres).await })*
+        }
+    };
+}
+
+on_both_backends!(
+    health_readiness_and_metrics_answer,
+    a_corpus_pdf_is_stamped_downloaded_and_verified_with_its_serial_stamped,
+    a_non_pdf_is_refused_with_not_pdf_and_the_quota_is_back,
+    a_replay_returns_the_same_stamping_and_a_changed_request_under_the_key_is_409,
+    another_users_stamping_and_document_are_404_and_no_key_is_401,
+    a_mistyped_serial_is_400_and_an_unknown_one_is_404,
+    without_quota_the_stamping_is_402_and_nothing_is_consumed,
+    an_upload_over_the_limit_is_413_too_large_and_consumes_nothing,
+);
+
+async fn json(response: reqwest::Response) -> serde_json::Value {
+    response.json().await.expect("JSON body")
+}
+
+async fn assert_audit_clean(app: &TestApp) {
+    let report = app.ledger.audit().await.expect("audit");
+    assert!(report.is_clean(), "audit violations: {:?}", report.violations);
+}
+
+async fn health_readiness_and_metrics_answer(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let health = app.client.get(app.url("/healthz")).send().await.expect("healthz");
+    assert_eq!(health.status(), 200);
+    assert!(health.headers().contains_key("x-request-id"), "every response carries a request id");
+    assert_eq!(app.client.get(app.url("/readyz")).send().await.expect("readyz").status(), 200);
+    let metrics = app.client.get(app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    assert!(metrics.contains("meterai_http_requests_total{route=\"/healthz\",status=\"200\"} 1"), "{metrics}");
+    assert!(metrics.contains("meterai_stock_units 0"), "{metrics}");
+    assert!(metrics.contains("meterai_stampings_total{outcome=\"stamped\"} 0"), "{metrics}");
+    let missing = app.client.get(app.url("/no/such/page")).send().await.expect("404");
+    assert_eq!(missing.status(), 404);
+    app.stop().await;
+}
+
+async fn a_corpus_pdf_is_stamped_downloaded_and_verified_with_its_serial_stamped(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, key) = app.user_with_key("owner@example.id", 3).await;
+    let form = StampForm::corpus_letter();
+    let response = app.stamp(&key, "order-1", &form).await;
+    assert_eq!(response.status(), 201);
+    let stamping = json(response).await;
+    assert_eq!(stamping["status"], "stamped", "{stamping}");
+    let sn = stamping["serial"].as_str().expect("serial").to_string();
+    let id = stamping["id"].as_str().expect("id").to_string();
+    assert_eq!(app.quota(&key).await, (2, 0, 1));
+
+    let document = app.get_with(&key, &format!("/api/v1/stampings/{id}/document")).await;
+    assert_eq!(document.status(), 200);
+    assert_eq!(document.headers()["content-type"], "application/pdf");
+    let bytes = document.bytes().await.expect("document").to_vec();
+    assert!(bytes.len() > form.file.len() && bytes.starts_with(&form.file), "the stamped PDF is the original plus a tail");
+    let sha: [u8; 32] = Sha256::digest(&bytes).into();
+    let sha_hex: String = sha.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(stamping["document_sha256"], sha_hex.as_str());
+
+    let verified = app.client.post(app.url("/api/v1/verify")).header("content-type", "application/pdf").body(bytes.clone()).send().await.expect("verify");
+    assert_eq!(verified.status(), 200);
+    let report = json(verified).await;
+    let ours = report["signatures"].as_array().expect("signatures").iter().find(|s| s["serial"]["sn"] == sn.as_str()).cloned().expect("our signature");
+    let verdict = ours["verdict"].as_str().expect("verdict");
+    assert!(verdict == "VALID" || verdict == "INDETERMINATE", "{ours}");
+    assert_eq!(ours["serial"]["state"], "STAMPED", "{ours}");
+
+    let serial = json(app.client.get(app.url(&format!("/api/v1/serials/{sn}"))).send().await.expect("serial")).await;
+    assert_eq!(serial["state"], "STAMPED");
+    assert_eq!(serial["doc_type"], "4b");
+    assert_eq!(serial["document_sha256"], sha_hex.as_str());
+    assert!(serial.get("owner").is_none() && serial.get("user").is_none(), "the public view names no owner: {serial}");
+
+    let page = app.client.get(app.url(&format!("/v/{sn}"))).send().await.expect("page");
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("html");
+    assert!(html.contains("dibubuhkan") && html.contains(&sn), "{html}");
+
+    let upload = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name("stamped.pdf"));
+    let result = app.client.post(app.url("/verify")).multipart(upload).send().await.expect("verify page");
+    assert_eq!(result.status(), 200);
+    let html = result.text().await.expect("html");
+    assert!(html.contains(&sn) && html.contains("Terdaftar"), "{html}");
+
+    let list = json(app.get_with(&key, "/api/v1/stampings").await).await;
+    assert_eq!(list["stampings"][0]["id"], id.as_str());
+    let one = json(app.get_with(&key, &format!("/api/v1/stampings/{id}")).await).await;
+    assert_eq!(one["serial"], sn.as_str());
+    let metrics = app.client.get(app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
+    assert!(metrics.contains("meterai_stampings_total{outcome=\"stamped\"} 1"), "{metrics}");
+    assert_audit_clean(&app).await;
+    app.stop().await;
+}
+
+async fn a_non_pdf_is_refused_with_not_pdf_and_the_quota_is_back(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, key) = app.user_with_key("owner@example.id", 1).await;
+    let form = StampForm { file: b"hello, this is not a PDF at all".to_vec(), file_name: "note.txt".into(), ..StampForm::corpus_letter() };
+    let response = app.stamp(&key, "junk-1", &form).await;
+    assert!(response.status().is_client_error(), "{}", response.status());
+    let body = json(response).await;
+    assert_eq!(error_code(&body), "NOT_PDF", "{body}");
+    assert_eq!(body["stamping"]["status"], "failed");
+    assert_eq!(body["stamping"]["quota_returned"], true);
+    assert_eq!(app.quota(&key).await, (1, 0, 0));
+    assert_audit_clean(&app).await;
+    app.stop().await;
+}
+
+async fn a_replay_returns_the_same_stamping_and_a_changed_request_under_the_key_is_409(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, key) = app.user_with_key("owner@example.id", 5).await;
+    let form = StampForm::corpus_letter();
+    let first = json(app.stamp(&key, "same-key", &form).await).await;
+    let replay = app.stamp(&key, "same-key", &form).await;
+    assert_eq!(replay.status(), 200);
+    let replay = json(replay).await;
+    assert_eq!(replay["id"], first["id"]);
+    assert_eq!(replay["serial"], first["serial"]);
+    assert_eq!(app.quota(&key).await, (4, 0, 1), "a replay consumes nothing");
+    let changed = StampForm { doc_number: "SK-002/2026".into(), ..form };
+    let conflict = app.stamp(&key, "same-key", &changed).await;
+    assert_eq!(conflict.status(), 409);
+    assert_eq!(error_code(&json(conflict).await), "IDEMPOTENCY_KEY_REUSED");
+    assert_eq!(app.quota(&key).await, (4, 0, 1));
+    assert_audit_clean(&app).await;
+    app.stop().await;
+}
+
+async fn another_users_stamping_and_document_are_404_and_no_key_is_401(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, owner) = app.user_with_key("owner@example.id", 1).await;
+    let (_, other) = app.user_with_key("other@example.id", 1).await;
+    let stamping = json(app.stamp(&owner, "k1", &StampForm::corpus_letter()).await).await;
+    let id = stamping["id"].as_str().expect("id");
+    for path in [format!("/api/v1/stampings/{id}"), format!("/api/v1/stampings/{id}/document")] {
+        let response = app.get_with(&other, &path).await;
+        assert_eq!(response.status(), 404, "{path}");
+        assert_eq!(error_code(&json(response).await), "NOT_FOUND");
+    }
+    let list = json(app.get_with(&other, "/api/v1/stampings").await).await;
+    assert_eq!(list["stampings"].as_array().map(Vec::len), Some(0));
+    let anonymous = app.client.get(app.url(&format!("/api/v1/stampings/{id}"))).send().await.expect("GET");
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(error_code(&json(anonymous).await), "UNAUTHENTICATED");
+    let wrong = app.get_with("mtr_0000", "/api/v1/quota").await;
+    assert_eq!(wrong.status(), 401);
+    let no_key_header = app.client.post(app.url("/api/v1/stampings")).bearer_auth(&owner).send().await.expect("POST");
+    assert_eq!(no_key_header.status(), 400);
+    assert_eq!(error_code(&json(no_key_header).await), "IDEMPOTENCY_KEY_REQUIRED");
+    app.stop().await;
+}
+
+async fn a_mistyped_serial_is_400_and_an_unknown_one_is_404(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let unknown = meterai_core::Serial::offline(1_767_225_600_000_000_000, 42).to_string();
+    let response = app.client.get(app.url(&format!("/api/v1/serials/{unknown}"))).send().await.expect("GET");
+    assert_eq!(response.status(), 404);
+    assert_eq!(error_code(&json(response).await), "SERIAL_UNKNOWN");
+    // Change one character: the check character no longer matches.
+    let mut chars: Vec<char> = unknown.chars().collect();
+    chars[5] = if chars[5] == '7' { '8' } else { '7' };
+    let mistyped: String = chars.into_iter().collect();
+    let response = app.client.get(app.url(&format!("/api/v1/serials/{mistyped}"))).send().await.expect("GET");
+    assert_eq!(response.status(), 400);
+    assert_eq!(error_code(&json(response).await), "SERIAL_MISTYPED");
+    let page = app.client.get(app.url(&format!("/v/{mistyped}"))).send().await.expect("page");
+    assert_eq!(page.status(), 404);
+    assert!(page.text().await.expect("html").contains("salah ketik"));
+    app.stop().await;
+}
+
+async fn without_quota_the_stamping_is_402_and_nothing_is_consumed(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, key) = app.user_with_key("broke@example.id", 0).await;
+    let response = app.stamp(&key, "k1", &StampForm::corpus_letter()).await;
+    assert_eq!(response.status(), 402);
+    let body = json(response).await;
+    assert_eq!(error_code(&body), "INSUFFICIENT_QUOTA", "{body}");
+    assert_eq!(body["stamping"]["serial"], serde_json::Value::Null, "no serial was reserved");
+    assert_eq!(app.quota(&key).await, (0, 0, 0));
+    assert_audit_clean(&app).await;
+    app.stop().await;
+}
+
+async fn an_upload_over_the_limit_is_413_too_large_and_consumes_nothing(backend: Backend) {
+    let app = spawn_app_with(backend, 10_000).await;
+    let (_, key) = app.user_with_key("owner@example.id", 1).await;
+    let form = StampForm::corpus_letter();
+    assert!(form.file.len() > 10_000);
+    let response = app.stamp(&key, "big", &form).await;
+    assert_eq!(response.status(), 413);
+    assert_eq!(error_code(&json(response).await), "TOO_LARGE");
+    let raw = app.client.post(app.url("/api/v1/verify")).header("content-type", "application/pdf").body(vec![b'%'; 200_000]).send().await.expect("verify");
+    assert_eq!(raw.status(), 413);
+    assert_eq!(app.quota(&key).await, (1, 0, 0));
+    assert_audit_clean(&app).await;
+    app.stop().await;
+}
