@@ -113,15 +113,11 @@ fn stream(dict: Dict, raw: Vec<u8>) -> Object {
 }
 
 fn dict(entries: Vec<(&str, Object)>) -> Dict {
-    let mut d = Dict::default();
-    for (k, v) in entries {
-        d.insert(k.as_bytes().to_vec(), v);
-    }
-    d
+    Dict::from_pairs(entries)
 }
 
 fn name(n: &str) -> Object {
-    Object::Name(n.as_bytes().to_vec())
+    Object::name(n)
 }
 
 fn reference(num: u32) -> Object {

@@ -45,6 +45,14 @@ pub struct Dict {
 }
 
 impl Dict {
+    /// A dictionary from `(key, value)` pairs, in order: how new objects are usually spelled out.
+    pub fn from_pairs<'k>(entries: impl IntoIterator<Item = (&'k str, Object)>) -> Self {
+        let mut d = Dict::new();
+        for (k, v) in entries {
+            d.insert(k.as_bytes().to_vec(), v);
+        }
+        d
+    }
     /// An empty dictionary.
     pub fn new() -> Self {
         Dict { entries: Vec::new() }

@@ -371,15 +371,11 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 fn dict(entries: Vec<(&str, Object)>) -> Dict {
-    let mut d = Dict::default();
-    for (k, v) in entries {
-        d.insert(k.as_bytes().to_vec(), v);
-    }
-    d
+    Dict::from_pairs(entries)
 }
 
 fn name(n: &str) -> Object {
-    Object::Name(n.as_bytes().to_vec())
+    Object::name(n)
 }
 
 /// A text string: PDFDocEncoding when ASCII, UTF-16BE with BOM otherwise.
