@@ -231,7 +231,7 @@ fn verify_one(
     report.changes_after = if report.covers_whole_document {
         Changes::None
     } else {
-        analyse_changes(input, password, signed_end)
+        analyse_changes(doc, input, password, signed_end)
     };
     if !ends_at_revision(&input[..signed_end]) {
         report.reasons.push("BYTE_RANGE_NOT_A_REVISION".into());
@@ -335,8 +335,9 @@ fn ends_at_revision(prefix: &[u8]) -> bool {
 
 /// Compares the signed revision with the whole document: which existing objects did later
 /// revisions change, and are all of those changes ones a later signer may make?
-fn analyse_changes(input: &[u8], password: Option<&[u8]>, signed_end: usize) -> Changes {
-    let (Ok(old), Ok(new)) = (Document::open(&input[..signed_end], password), Document::open(input, password)) else {
+/// `new` is the whole document, already open (reopening it per signature was repeated work).
+fn analyse_changes(new: &Document<'_>, input: &[u8], password: Option<&[u8]>, signed_end: usize) -> Changes {
+    let Ok(old) = Document::open(&input[..signed_end], password) else {
         return Changes::Unknown;
     };
     let Ok(sections) = new.sections() else { return Changes::Unknown };
