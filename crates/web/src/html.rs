@@ -36,10 +36,10 @@ td,th{{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:
 
 /// The upload form that posts a PDF to the verification page.
 pub fn verify_form() -> &'static str {
-    "<form method=\"post\" action=\"/verify\" enctype=\"multipart/form-data\">\
+    "<form id=\"verify-form\" method=\"post\" action=\"/verify\" enctype=\"multipart/form-data\">\
 <p><label>Unggah dokumen PDF untuk diverifikasi <span class=\"en\">(upload a PDF to verify)</span><br>\
-<input type=\"file\" name=\"file\" accept=\"application/pdf\" required></label></p>\
-<p><button type=\"submit\">Verifikasi <span class=\"en\">(Verify)</span></button></p></form>"
+<input id=\"verify-file\" type=\"file\" name=\"file\" accept=\"application/pdf\" required></label></p>\
+<p><button id=\"verify-submit\" type=\"submit\">Verifikasi <span class=\"en\">(Verify)</span></button></p></form>"
 }
 
 #[cfg(test)]

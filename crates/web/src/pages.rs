@@ -95,8 +95,13 @@ pub async fn verify_upload(State(state): State<AppState>, request: Request) -> R
             Verdict::Indeterminate => ("TIDAK DAPAT DIPASTIKAN", "indeterminate", "warn"),
             Verdict::Invalid => ("TIDAK SAH", "invalid", "bad"),
         };
+        let verdict = match s.verdict {
+            Verdict::Valid => "VALID",
+            Verdict::Indeterminate => "INDETERMINATE",
+            Verdict::Invalid => "INVALID",
+        };
         body.push_str(&format!(
-            "<h2>Tanda tangan {} <span class=\"en\">(signature)</span>: {}</h2><p class=\"state {class}\">{id} <span class=\"en\">({en})</span></p><table>",
+            "<div class=\"signature\" data-verdict=\"{verdict}\"><h2>Tanda tangan {} <span class=\"en\">(signature)</span>: {}</h2><p class=\"state {class}\">{id} <span class=\"en\">({en})</span></p><table>",
             i + 1,
             escape(&s.field)
         ));
@@ -111,9 +116,15 @@ pub async fn verify_upload(State(state): State<AppState>, request: Request) -> R
         if let Some((sn, st)) = &s.serial {
             let (sid, sen, _) = state_words(&st.state);
             row("Nomor seri e-Meterai <span class=\"en\">(serial)</span>", sn);
-            row("Status registri <span class=\"en\">(registry)</span>", &format!("{sid} ({sen}): {}", st.detail));
+            // The UI contract's state names; the verifier's REGISTRY_UNAVAILABLE is UNAVAILABLE there.
+            let data_state = if st.state == "REGISTRY_UNAVAILABLE" { "UNAVAILABLE" } else { st.state.as_str() };
+            body.push_str(&format!(
+                "<tr><th>Status registri <span class=\"en\">(registry)</span></th><td><span class=\"serial-state\" data-state=\"{}\">{}</span></td></tr>",
+                escape(data_state),
+                escape(&format!("{sid} ({sen}): {}", st.detail))
+            ));
         }
-        body.push_str("</table>");
+        body.push_str("</table></div>");
     }
     body.push_str("<h2>Dokumen lain <span class=\"en\">(another document)</span></h2>");
     body.push_str(form());
