@@ -421,6 +421,31 @@ impl Browser {
         self.session_command(reqwest::Method::DELETE, "/actions", None);
     }
 
+    /// Drags the element by (`dx`, `dy`) CSS pixels with the mouse: press on its centre, move in
+    /// steps, release.
+    pub fn drag_by(&self, element: &Element, dx: f64, dy: f64) {
+        let steps = 5;
+        let mut moves = vec![
+            json!({"type": "pointerMove", "duration": 0, "origin": Browser::element_arg(element), "x": 0, "y": 0}),
+            json!({"type": "pointerDown", "button": 0}),
+        ];
+        for _ in 0..steps {
+            let (x, y) = (
+                (dx / f64::from(steps)).round() as i64,
+                (dy / f64::from(steps)).round() as i64,
+            );
+            moves.push(
+                json!({"type": "pointerMove", "duration": 50, "origin": "pointer", "x": x, "y": y}),
+            );
+        }
+        moves.push(json!({"type": "pointerUp", "button": 0}));
+        let actions = json!({"actions": [{
+            "type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": moves,
+        }]});
+        self.session_command(reqwest::Method::POST, "/actions", Some(actions));
+        self.session_command(reqwest::Method::DELETE, "/actions", None);
+    }
+
     /// Scrolls so that the element is fully visible.
     pub fn scroll_into_view(&self, element: &Element) {
         self.execute(
