@@ -232,6 +232,10 @@ async fn the_stamp_journey_uploads_previews_stamps_and_the_download_verifies(bac
     assert_eq!(preview.status, 200, "{}", preview.text());
     assert_eq!(preview.content_type, "image/png");
     assert!(preview.bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
+    if let Ok(dir) = std::env::var("METERAI_TEST_ARTIFACTS") {
+        // Kept for a person to look at (CI artifacts), never compared.
+        std::fs::write(std::path::Path::new(&dir).join(format!("preview-{backend:?}.png")), &preview.bytes).expect("artifact");
+    }
     let width = u32::from_be_bytes(preview.bytes[16..20].try_into().expect("IHDR"));
     let height = u32::from_be_bytes(preview.bytes[20..24].try_into().expect("IHDR"));
     assert!(width > 100 && height > 100 && (width as f32) * (height as f32) <= meterai_web::preview::PREVIEW_PIXELS_MAX, "{width}x{height}");
@@ -252,6 +256,15 @@ async fn the_stamp_journey_uploads_previews_stamps_and_the_download_verifies(bac
     let signature = report["signatures"].as_array().and_then(|s| s.last()).expect("a signature").clone();
     assert_eq!(signature["verdict"], "VALID", "{report}");
     assert_eq!(signature["serial"]["state"], "STAMPED", "{report}");
+    // The public page the QR code leads to says the same to a person.
+    let mut visitor = Browser::new(&app);
+    let form = visitor.get("/verify").await.text();
+    for id in ["id=\"verify-form\"", "id=\"verify-file\"", "id=\"verify-submit\"", "id=\"lang-switch\"", "<html lang=\"id\""] {
+        assert!(form.contains(id), "{id} missing on /verify");
+    }
+    let checked = visitor.post_file("/verify", &download.bytes, "stamped.pdf", &[]).await.text();
+    assert!(checked.contains("<div class=\"signature\" data-verdict=\"VALID\">"), "{checked}");
+    assert!(checked.contains("<span class=\"serial-state\" data-state=\"STAMPED\">"), "{checked}");
 
     // The same confirm sent again (a double click) is the same stamping: one unit used.
     assert_eq!(b.confirm(&draft, "300", "100").await, id);
