@@ -69,8 +69,11 @@ impl Backend {
 
 /// Migrations in order (version = position + 1), written once for both backends; see
 /// [`Backend::identity_primary_key`].
-const MIGRATIONS: &[&str] =
-    &[include_str!("../migrations/0001_ledger.sql"), include_str!("../migrations/0002_web.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_ledger.sql"),
+    include_str!("../migrations/0002_web.sql"),
+    include_str!("../migrations/0003_accounts.sql"),
+];
 /// The token in migrations replaced by the backend's auto-numbered primary key.
 const IDENTITY_TOKEN: &str = "{{IDENTITY}}";
 

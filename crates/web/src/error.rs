@@ -39,6 +39,28 @@ pub enum ApiError {
         /// What conflicts.
         message: String,
     },
+    /// Refused whoever asks: a form without its CSRF token.
+    #[error("{message}")]
+    Forbidden {
+        /// Stable code (`CSRF_TOKEN_INVALID`).
+        code: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// Too many attempts (logins); try again later.
+    #[error("{message}")]
+    RateLimited {
+        /// What was limited.
+        message: String,
+    },
+    /// It existed but is no longer served (a download past its retention period).
+    #[error("{message}")]
+    Gone {
+        /// Stable code (`DOCUMENT_EXPIRED`).
+        code: &'static str,
+        /// What to do instead.
+        message: String,
+    },
     /// The user has no free unit of quota; nothing was consumed.
     #[error("{message}")]
     QuotaExhausted {
@@ -110,6 +132,9 @@ impl ApiError {
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Gone { .. } => StatusCode::GONE,
             ApiError::QuotaExhausted { .. } => StatusCode::PAYMENT_REQUIRED,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -121,7 +146,12 @@ impl ApiError {
     /// The stable code.
     pub fn code(&self) -> &str {
         match self {
-            ApiError::BadRequest { code, .. } | ApiError::NotFound { code, .. } | ApiError::Conflict { code, .. } => code,
+            ApiError::BadRequest { code, .. }
+            | ApiError::NotFound { code, .. }
+            | ApiError::Conflict { code, .. }
+            | ApiError::Forbidden { code, .. }
+            | ApiError::Gone { code, .. } => code,
+            ApiError::RateLimited { .. } => "RATE_LIMITED",
             ApiError::Unauthenticated => "UNAUTHENTICATED",
             ApiError::QuotaExhausted { .. } => "INSUFFICIENT_QUOTA",
             ApiError::TooLarge { .. } => "TOO_LARGE",
