@@ -296,6 +296,7 @@ fn the_whole_journey(test_name: &str, backend: Backend) {
         "{}",
         browser.text(&status)
     );
+    assert_eq!(browser.text(&status).trim(), "berhasil", "the status in Bahasa Indonesia");
     assert!(
         browser.current_url().contains("/stampings/"),
         "the result page: {}",
