@@ -80,10 +80,12 @@ impl Ledger {
             id: transfer_id_from(&id_text, &record)?,
             user_id: row.try_get(1)?,
             file_name: row.try_get(2)?,
-            input_sha256: unhex32(&sha).ok_or_else(|| StoreError::corrupt(&record, "bad input_sha256"))?,
+            input_sha256: unhex32(&sha)
+                .ok_or_else(|| StoreError::corrupt(&record, "bad input_sha256"))?,
             input_bytes: row.try_get(4)?,
             page: u32::try_from(page).map_err(|_| StoreError::corrupt(&record, "bad page"))?,
-            page_count: u32::try_from(page_count).map_err(|_| StoreError::corrupt(&record, "bad page_count"))?,
+            page_count: u32::try_from(page_count)
+                .map_err(|_| StoreError::corrupt(&record, "bad page_count"))?,
             width_pt: row.try_get(7)?,
             height_pt: row.try_get(8)?,
             created_at: Timestamp(row.try_get(9)?),
