@@ -52,17 +52,30 @@ pub fn set_cookie(
     max_age_secs: Option<i64>,
     http_only: bool,
 ) -> HeaderValue {
+    let secure = state.config.public_url.starts_with("https://");
+    let text = cookie_text(name, value, max_age_secs, http_only, secure);
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
+}
+
+/// The Set-Cookie text: always Path=/ and SameSite=Lax; Secure when served over https.
+fn cookie_text(
+    name: &str,
+    value: &str,
+    max_age_secs: Option<i64>,
+    http_only: bool,
+    secure: bool,
+) -> String {
     let mut text = format!("{name}={value}; Path=/; SameSite=Lax");
     if http_only {
         text.push_str("; HttpOnly");
     }
-    if state.config.public_url.starts_with("https://") {
+    if secure {
         text.push_str("; Secure");
     }
     if let Some(age) = max_age_secs {
         text.push_str(&format!("; Max-Age={age}"));
     }
-    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
+    text
 }
 
 /// `n` ids' worth of randomness as hex (32 hex digits per id).
@@ -214,5 +227,26 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
                 .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
                 .map(|c| c.0.ip()),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cookie_is_secure_only_over_https_and_always_lax_on_the_whole_site() {
+        let secure = cookie_text(SESSION_COOKIE, "t", Some(60), true, true);
+        assert_eq!(secure, "meterai_session=t; Path=/; SameSite=Lax; HttpOnly; Secure; Max-Age=60");
+        assert!(!cookie_text(SESSION_COOKIE, "t", None, true, false).contains("Secure"));
+    }
+
+    #[test]
+    fn a_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_static("a=1; lang=en;  meterai_session=abc"));
+        assert_eq!(cookie(&headers, SESSION_COOKIE).as_deref(), Some("abc"));
+        assert_eq!(cookie(&headers, "lang").as_deref(), Some("en"));
+        assert_eq!(cookie(&headers, "missing"), None);
     }
 }
