@@ -237,14 +237,20 @@ mod tests {
     #[test]
     fn a_cookie_is_secure_only_over_https_and_always_lax_on_the_whole_site() {
         let secure = cookie_text(SESSION_COOKIE, "t", Some(60), true, true);
-        assert_eq!(secure, "meterai_session=t; Path=/; SameSite=Lax; HttpOnly; Secure; Max-Age=60");
+        assert_eq!(
+            secure,
+            "meterai_session=t; Path=/; SameSite=Lax; HttpOnly; Secure; Max-Age=60"
+        );
         assert!(!cookie_text(SESSION_COOKIE, "t", None, true, false).contains("Secure"));
     }
 
     #[test]
     fn a_cookie_is_found_among_others() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::COOKIE, HeaderValue::from_static("a=1; lang=en;  meterai_session=abc"));
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; lang=en;  meterai_session=abc"),
+        );
         assert_eq!(cookie(&headers, SESSION_COOKIE).as_deref(), Some("abc"));
         assert_eq!(cookie(&headers, "lang").as_deref(), Some("en"));
         assert_eq!(cookie(&headers, "missing"), None);

@@ -134,6 +134,32 @@ pub async fn restore(
     page_or_error(user.lang, Some(&user), "/history", result)
 }
 
+/// `POST /stampings/restore` (multipart `file`, `csrf`): any original this user stamped, found by
+/// its SHA-256, gives its stamped document back, free, whenever (the history page's form).
+pub async fn restore_any(
+    State(state): State<AppState>,
+    user: PortalUser,
+    request: Request,
+) -> Response {
+    let result = async {
+        let upload = read_upload(request, state.config.upload_bytes_max).await?;
+        user.check_csrf(upload.fields.get(CSRF_FIELD).map(String::as_str))?;
+        let sha = crate::blobs::sha256(&upload.file);
+        let found = state
+            .ledger
+            .stamped_by_input(user.user.id, &sha)
+            .await?
+            .ok_or_else(|| ApiError::Refused {
+                code: "ORIGINAL_UNKNOWN".into(),
+                message: "none of your stamped documents has this file as its original".into(),
+            })?;
+        let (s, document) = restore_document(&state, user.user.id, found.id, upload.file).await?;
+        Ok(download_response(&s, document))
+    }
+    .await;
+    page_or_error(user.lang, Some(&user), "/history", result)
+}
+
 /// The history's query string.
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct HistoryQuery {
@@ -204,6 +230,14 @@ pub async fn history(
             body.push_str(&format!("<a id=\"next-page\" href=\"{}\">{}</a>", link(page + 1), lang.t("next_page")));
         }
         body.push_str("</p>");
+        body.push_str(&format!(
+            "<form id=\"restore-any-form\" method=\"post\" action=\"/stampings/restore\" enctype=\"multipart/form-data\">{}\
+<label>{}<br><input id=\"restore-any-file\" name=\"file\" type=\"file\" accept=\"application/pdf\" required></label>\
+<button id=\"restore-any-submit\" type=\"submit\">{}</button></form>",
+            csrf_input(&user.csrf),
+            lang.t("restore"),
+            lang.t("upload"),
+        ));
         Ok(layout(lang, lang.t("nav_history"), Some(&user), "/history", &body).into_response())
     }
     .await;
