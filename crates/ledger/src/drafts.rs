@@ -60,6 +60,22 @@ impl Ledger {
         Ok(())
     }
 
+    /// Deletes the user's drafts created before `cutoff` (expired ones; their blob files may be
+    /// shared with stampings and stay).
+    pub async fn delete_drafts_before(
+        &self,
+        user_id: i64,
+        cutoff: Timestamp,
+    ) -> Result<u64, LedgerError> {
+        let done = sqlx::query("DELETE FROM drafts WHERE user_id = $1 AND created_at < $2")
+            .bind(user_id)
+            .bind(cutoff.0)
+            .execute(self.store.pool())
+            .await?
+            .rows_affected();
+        Ok(done)
+    }
+
     /// The user's draft with this id (another user's is `None`).
     pub async fn draft(&self, user_id: i64, id: TransferId) -> Result<Option<Draft>, LedgerError> {
         let row = sqlx::query(

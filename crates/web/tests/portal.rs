@@ -339,6 +339,9 @@ async fn history_filters_and_pages_and_after_retention_the_original_gives_the_do
     clock.advance(i64::from(meterai_web::DOWNLOAD_RETENTION_DAYS + 1) * 86_400_000);
     assert_eq!(b.get("/dashboard").await.status, 303, "the session expired meanwhile");
     assert_eq!(b.login("fitri@example.id", PASSWORD).await.status, 303);
+    let old_draft = b.get(&format!("/stamp/{draft}")).await;
+    assert_eq!(old_draft.status, 410, "a draft lasts a day");
+    assert!(old_draft.text().contains("DRAFT_EXPIRED"));
     let gone = b.get(&format!("/stampings/{first}/document")).await;
     assert_eq!(gone.status, 410);
     assert!(gone.text().contains("DOCUMENT_EXPIRED"));

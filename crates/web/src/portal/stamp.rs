@@ -24,6 +24,9 @@ use crate::session::{CSRF_FIELD, PortalUser};
 use crate::stamping::{StampOrder, Submitted, parse_doc_type, parse_page};
 use crate::upload::read_upload;
 
+/// How long an uploaded draft can be placed and stamped, in milliseconds (a day): older drafts
+/// are deleted when the user uploads again.
+pub const DRAFT_TTL_MS: i64 = 86_400_000;
 /// Same bounds as the engine: a /UserUnit outside this range is ignored.
 const USER_UNIT_RANGE: std::ops::RangeInclusive<f64> = 0.01..=1000.0;
 
@@ -109,6 +112,10 @@ pub async fn upload(State(state): State<AppState>, user: PortalUser, request: Re
             height_pt,
             created_at: state.clock.now(),
         };
+        state
+            .ledger
+            .delete_drafts_before(user.user.id, draft.created_at.plus_millis(-DRAFT_TTL_MS))
+            .await?;
         state.ledger.create_draft(&draft).await?;
         Ok(Redirect::to(&format!("/stamp/{id}")).into_response())
     }
@@ -118,11 +125,18 @@ pub async fn upload(State(state): State<AppState>, user: PortalUser, request: Re
 
 async fn own_draft(state: &AppState, user: &PortalUser, id: &str) -> Result<Draft, ApiError> {
     let id = TransferId::parse(id).ok_or_else(|| ApiError::not_found("such draft"))?;
-    state
+    let draft = state
         .ledger
         .draft(user.user.id, id)
         .await?
-        .ok_or_else(|| ApiError::not_found("such draft"))
+        .ok_or_else(|| ApiError::not_found("such draft"))?;
+    if state.clock.now() > draft.created_at.plus_millis(DRAFT_TTL_MS) {
+        return Err(ApiError::Gone {
+            code: "DRAFT_EXPIRED",
+            message: "this upload is older than a day; upload the document again".into(),
+        });
+    }
+    Ok(draft)
 }
 
 async fn draft_bytes(state: &AppState, draft: &Draft) -> Result<Vec<u8>, ApiError> {
