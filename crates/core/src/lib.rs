@@ -1,10 +1,11 @@
 //! meterai-core: the domain types every other layer shares.
 //!
 //! No I/O and no async here: serial numbers ([`serial`]), the official document types
-//! ([`doc_type`]), time as an injected [`clock::Clock`], and rupiah amounts ([`money`]).
+//! ([`doc_type`]), lowercase [`hex`], time as an injected [`clock::Clock`], and rupiah amounts ([`money`]).
 
 pub mod clock;
 pub mod doc_type;
+pub mod hex;
 pub mod money;
 pub mod serial;
 

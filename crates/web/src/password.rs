@@ -5,6 +5,8 @@
 
 use argon2::{Algorithm, Argon2, Params, Version};
 
+use meterai_core::hex::decode;
+
 use crate::blobs::hex;
 use crate::error::ApiError;
 
@@ -78,7 +80,7 @@ pub fn verify(password: &str, stored: &str) -> bool {
         }
     }
     let (Some(m), Some(t), Some(p), Some(salt), Some(expected)) =
-        (m, t, p, unhex(salt), unhex(expected))
+        (m, t, p, decode(salt), decode(expected))
     else {
         return false;
     };
@@ -113,16 +115,6 @@ pub async fn verify_blocking(password: String, stored: String) -> Result<bool, A
 /// Equality that takes the same time wherever the first difference is.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) || !text.is_ascii() {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]
