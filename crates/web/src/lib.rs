@@ -27,6 +27,7 @@ pub mod password;
 pub mod portal;
 pub mod preview;
 pub mod rate_limit;
+pub mod retention;
 pub mod session;
 pub mod stamping;
 pub mod time;

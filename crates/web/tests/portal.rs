@@ -336,6 +336,7 @@ async fn history_filters_and_pages_and_after_retention_the_original_gives_the_do
 
     // Past the retention period: the download is gone, the original brings it back for free.
     let used_before = app.ledger.balance(app.ledger.user_by_email("fitri@example.id").await.unwrap().unwrap().quota_account).await.unwrap().unwrap().debits_posted;
+    assert_eq!(meterai_web::retention::purge_expired_originals(&app.state).await.expect("purge"), 0, "within retention nothing goes");
     clock.advance(i64::from(meterai_web::DOWNLOAD_RETENTION_DAYS + 1) * 86_400_000);
     assert_eq!(b.get("/dashboard").await.status, 303, "the session expired meanwhile");
     assert_eq!(b.login("fitri@example.id", PASSWORD).await.status, 303);
@@ -345,6 +346,11 @@ async fn history_filters_and_pages_and_after_retention_the_original_gives_the_do
     let gone = b.get(&format!("/stampings/{first}/document")).await;
     assert_eq!(gone.status, 410);
     assert!(gone.text().contains("DOCUMENT_EXPIRED"));
+    let blobs = app.dir.path().join("blobs");
+    let kept = |dir: &std::path::Path| std::fs::read_dir(dir).map(|d| d.filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "pdf")).count()).unwrap_or(0);
+    assert_eq!(kept(&blobs), 1, "all the letters are one original");
+    let purged = meterai_web::retention::purge_expired_originals(&app.state).await.expect("purge");
+    assert_eq!((purged, kept(&blobs)), (1, 0), "past the retention period the original is deleted");
     let result = b.get(&format!("/stampings/{first}")).await.text();
     assert!(result.contains("id=\"retention-over\"") && result.contains("id=\"restore-form\""), "{result}");
     let csrf = b.session_csrf().await;
