@@ -15,6 +15,9 @@ use crate::cli::storage::StorageArgs;
 
 /// How often this node returns the units of reservations past their timeout, in seconds.
 pub const SWEEP_INTERVAL_SECS: u64 = 10;
+/// How often this node deletes originals past their retention period, in seconds (hourly: the
+/// period is counted in days).
+pub const PURGE_INTERVAL_SECS: u64 = 3_600;
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -61,7 +64,9 @@ async fn serve(args: ServeArgs, storage: &StorageArgs) -> anyhow::Result<()> {
         storage.flags_text()
     );
     println!("quota for a user: meterai admin grant --user EMAIL --units N --reason TEXT · API key: meterai admin api-key create --user EMAIL");
+    let purger = meterai_web::retention::spawn_purger(state.clone(), Duration::from_secs(PURGE_INTERVAL_SECS));
     meterai_web::serve(listener, state, shutdown_signal()).await.context("serving")?;
+    purger.abort();
     sweeper.abort();
     ledger.store().close().await;
     println!("meterai stopped");

@@ -34,7 +34,9 @@ impl Role {
 
     /// Parses `user`, `agent` or `admin`.
     pub fn parse(text: &str) -> Option<Role> {
-        [Role::User, Role::Agent, Role::Admin].into_iter().find(|r| r.as_str() == text.trim())
+        [Role::User, Role::Agent, Role::Admin]
+            .into_iter()
+            .find(|r| r.as_str() == text.trim())
     }
 }
 
@@ -77,11 +79,20 @@ impl Ledger {
         let Some(row) = row else { return Ok(None) };
         let user = user_from_row(&row)?;
         let role: String = row.try_get(5)?;
-        Ok(Some(Credentials { role: role_from(&role, &format!("users/{}", user.id))?, password_hash: row.try_get(4)?, user }))
+        Ok(Some(Credentials {
+            role: role_from(&role, &format!("users/{}", user.id))?,
+            password_hash: row.try_get(4)?,
+            user,
+        }))
     }
 
     /// Sets the password hash and role of an existing user (administration).
-    pub async fn set_credentials(&self, user: &User, password_hash: &str, role: Role) -> Result<(), LedgerError> {
+    pub async fn set_credentials(
+        &self,
+        user: &User,
+        password_hash: &str,
+        role: Role,
+    ) -> Result<(), LedgerError> {
         check_text("password_hash", password_hash)?;
         sqlx::query("UPDATE users SET password_hash = $1, role = $2 WHERE id = $3")
             .bind(password_hash)
@@ -95,24 +106,39 @@ impl Ledger {
     /// Registration: creates the user with this password, or gives a password to a user that
     /// exists without one (created by a grant before registering). `None` when the address
     /// already has a password.
-    pub async fn register(&self, email: &str, password_hash: &str) -> Result<Option<User>, LedgerError> {
+    pub async fn register(
+        &self,
+        email: &str,
+        password_hash: &str,
+    ) -> Result<Option<User>, LedgerError> {
         check_text("password_hash", password_hash)?;
         let (user, _) = self.create_user(email).await?;
-        let claimed = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash IS NULL")
-            .bind(password_hash)
-            .bind(user.id)
-            .execute(self.store.pool())
-            .await?
-            .rows_affected();
+        let claimed = sqlx::query(
+            "UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash IS NULL",
+        )
+        .bind(password_hash)
+        .bind(user.id)
+        .execute(self.store.pool())
+        .await?
+        .rows_affected();
         Ok((claimed == 1).then_some(user))
     }
 
     /// Records a session (by its token's SHA-256) for `user` until `expires_at`.
-    pub async fn create_session(&self, user: &User, token_sha256: &[u8; 32], csrf_token: &str, expires_at: Timestamp) -> Result<(), LedgerError> {
+    pub async fn create_session(
+        &self,
+        user: &User,
+        token_sha256: &[u8; 32],
+        csrf_token: &str,
+        expires_at: Timestamp,
+    ) -> Result<(), LedgerError> {
         check_text("csrf_token", csrf_token)?;
         let now = self.clock.now();
         // Sweeping expired sessions here keeps the table small without a job of its own.
-        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now.0).execute(self.store.pool()).await?;
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now.0)
+            .execute(self.store.pool())
+            .await?;
         sqlx::query("INSERT INTO sessions (token_sha256, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(hex(token_sha256))
             .bind(user.id)
@@ -147,7 +173,10 @@ impl Ledger {
 
     /// Ends the session whose token has this SHA-256 (logout); ending a missing one is no error.
     pub async fn delete_session(&self, token_sha256: &[u8; 32]) -> Result<(), LedgerError> {
-        sqlx::query("DELETE FROM sessions WHERE token_sha256 = $1").bind(hex(token_sha256)).execute(self.store.pool()).await?;
+        sqlx::query("DELETE FROM sessions WHERE token_sha256 = $1")
+            .bind(hex(token_sha256))
+            .execute(self.store.pool())
+            .await?;
         Ok(())
     }
 }

@@ -60,6 +60,22 @@ impl Ledger {
         Ok(())
     }
 
+    /// Deletes the user's drafts created before `cutoff` (expired ones; their blob files may be
+    /// shared with stampings and stay).
+    pub async fn delete_drafts_before(
+        &self,
+        user_id: i64,
+        cutoff: Timestamp,
+    ) -> Result<u64, LedgerError> {
+        let done = sqlx::query("DELETE FROM drafts WHERE user_id = $1 AND created_at < $2")
+            .bind(user_id)
+            .bind(cutoff.0)
+            .execute(self.store.pool())
+            .await?
+            .rows_affected();
+        Ok(done)
+    }
+
     /// The user's draft with this id (another user's is `None`).
     pub async fn draft(&self, user_id: i64, id: TransferId) -> Result<Option<Draft>, LedgerError> {
         let row = sqlx::query(
@@ -80,10 +96,12 @@ impl Ledger {
             id: transfer_id_from(&id_text, &record)?,
             user_id: row.try_get(1)?,
             file_name: row.try_get(2)?,
-            input_sha256: unhex32(&sha).ok_or_else(|| StoreError::corrupt(&record, "bad input_sha256"))?,
+            input_sha256: unhex32(&sha)
+                .ok_or_else(|| StoreError::corrupt(&record, "bad input_sha256"))?,
             input_bytes: row.try_get(4)?,
             page: u32::try_from(page).map_err(|_| StoreError::corrupt(&record, "bad page"))?,
-            page_count: u32::try_from(page_count).map_err(|_| StoreError::corrupt(&record, "bad page_count"))?,
+            page_count: u32::try_from(page_count)
+                .map_err(|_| StoreError::corrupt(&record, "bad page_count"))?,
             width_pt: row.try_get(7)?,
             height_pt: row.try_get(8)?,
             created_at: Timestamp(row.try_get(9)?),

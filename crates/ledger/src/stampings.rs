@@ -345,6 +345,30 @@ impl Ledger {
         rows.iter().map(|r| stamping_from_row(r).map_err(LedgerError::from)).collect()
     }
 
+    /// SHA-256s of originals no stamping has needed since `cutoff` (every stamping of them
+    /// finished before it) and no draft uploaded since `draft_cutoff`: their blob files may go.
+    /// Across all users, since blobs are shared by content.
+    pub async fn originals_unused_since(&self, cutoff: Timestamp, draft_cutoff: Timestamp, limit: i64) -> Result<Vec<[u8; 32]>, LedgerError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT s.input_sha256 FROM stampings s WHERE s.finished_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM stampings t WHERE t.input_sha256 = s.input_sha256 \
+                             AND (t.finished_at IS NULL OR t.finished_at >= $1)) \
+             AND NOT EXISTS (SELECT 1 FROM drafts d WHERE d.input_sha256 = s.input_sha256 AND d.created_at >= $2) \
+             LIMIT $3",
+        )
+        .bind(cutoff.0)
+        .bind(draft_cutoff.0)
+        .bind(limit)
+        .fetch_all(self.store.pool())
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let text: String = row.try_get(0)?;
+            out.push(unhex32(&text).ok_or_else(|| StoreError::corrupt("stampings", "bad input_sha256"))?);
+        }
+        Ok(out)
+    }
+
     /// The user's latest stamped stamping of the original with this SHA-256: re-uploading an
     /// original gives its stamped document back.
     pub async fn stamped_by_input(&self, user_id: i64, input_sha256: &[u8; 32]) -> Result<Option<Stamping>, LedgerError> {

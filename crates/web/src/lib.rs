@@ -27,6 +27,7 @@ pub mod password;
 pub mod portal;
 pub mod preview;
 pub mod rate_limit;
+pub mod retention;
 pub mod session;
 pub mod stamping;
 pub mod time;
@@ -177,6 +178,7 @@ pub fn router(state: AppState) -> Router {
         .route("/stamp/{draft}", get(portal::stamp::draft_page).post(portal::stamp::confirm))
         .route("/stamp/{draft}/preview.png", get(portal::stamp::preview))
         .route("/history", get(portal::stampings::history))
+        .route("/stampings/restore", post(portal::stampings::restore_any))
         .route("/stampings/{id}", get(portal::stampings::result_page))
         .route("/stampings/{id}/document", get(portal::stampings::download).post(portal::stampings::restore))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::count_requests))

@@ -5,6 +5,8 @@
 
 use argon2::{Algorithm, Argon2, Params, Version};
 
+use meterai_core::hex::decode;
+
 use crate::blobs::hex;
 use crate::error::ApiError;
 
@@ -26,10 +28,16 @@ pub const PASSWORD_BYTES_MAX: usize = 1024;
 /// Checks a new password's length; the message names the limit.
 pub fn check_new_password(password: &str) -> Result<(), ApiError> {
     if password.chars().count() < PASSWORD_CHARS_MIN {
-        return Err(ApiError::bad_request("PASSWORD_TOO_SHORT", format!("the password needs at least {PASSWORD_CHARS_MIN} characters")));
+        return Err(ApiError::bad_request(
+            "PASSWORD_TOO_SHORT",
+            format!("the password needs at least {PASSWORD_CHARS_MIN} characters"),
+        ));
     }
     if password.len() > PASSWORD_BYTES_MAX {
-        return Err(ApiError::bad_request("PASSWORD_TOO_LONG", format!("the password is longer than {PASSWORD_BYTES_MAX} bytes")));
+        return Err(ApiError::bad_request(
+            "PASSWORD_TOO_LONG",
+            format!("the password is longer than {PASSWORD_BYTES_MAX} bytes"),
+        ));
     }
     Ok(())
 }
@@ -41,16 +49,25 @@ fn argon2(memory_kib: u32, passes: u32, lanes: u32) -> Option<Argon2<'static>> {
 
 /// Hashes `password` with `salt` into the stored text form.
 pub fn hash(password: &str, salt: &[u8; SALT_BYTES]) -> Result<String, ApiError> {
-    let hasher = argon2(ARGON2_MEMORY_KIB, ARGON2_PASSES, ARGON2_LANES).ok_or_else(|| ApiError::internal("argon2 parameters"))?;
+    let hasher = argon2(ARGON2_MEMORY_KIB, ARGON2_PASSES, ARGON2_LANES)
+        .ok_or_else(|| ApiError::internal("argon2 parameters"))?;
     let mut out = [0u8; ARGON2_OUTPUT_BYTES];
-    hasher.hash_password_into(password.as_bytes(), salt, &mut out).map_err(|e| ApiError::internal(format!("argon2: {e}")))?;
-    Ok(format!("$argon2id$v=19$m={ARGON2_MEMORY_KIB},t={ARGON2_PASSES},p={ARGON2_LANES}${}${}", hex(salt), hex(&out)))
+    hasher
+        .hash_password_into(password.as_bytes(), salt, &mut out)
+        .map_err(|e| ApiError::internal(format!("argon2: {e}")))?;
+    Ok(format!(
+        "$argon2id$v=19$m={ARGON2_MEMORY_KIB},t={ARGON2_PASSES},p={ARGON2_LANES}${}${}",
+        hex(salt),
+        hex(&out)
+    ))
 }
 
 /// Whether `password` matches the stored text (false for anything malformed).
 pub fn verify(password: &str, stored: &str) -> bool {
     let parts: Vec<&str> = stored.split('$').collect();
-    let [_, "argon2id", "v=19", params, salt, expected] = parts.as_slice() else { return false };
+    let [_, "argon2id", "v=19", params, salt, expected] = parts.as_slice() else {
+        return false;
+    };
     let mut m = None;
     let mut t = None;
     let mut p = None;
@@ -62,10 +79,20 @@ pub fn verify(password: &str, stored: &str) -> bool {
             _ => return false,
         }
     }
-    let (Some(m), Some(t), Some(p), Some(salt), Some(expected)) = (m, t, p, unhex(salt), unhex(expected)) else { return false };
-    let Some(hasher) = argon2(m, t, p) else { return false };
+    let (Some(m), Some(t), Some(p), Some(salt), Some(expected)) =
+        (m, t, p, decode(salt), decode(expected))
+    else {
+        return false;
+    };
+    let Some(hasher) = argon2(m, t, p) else {
+        return false;
+    };
     let mut out = vec![0u8; expected.len()];
-    if out.is_empty() || hasher.hash_password_into(password.as_bytes(), &salt, &mut out).is_err() {
+    if out.is_empty()
+        || hasher
+            .hash_password_into(password.as_bytes(), &salt, &mut out)
+            .is_err()
+    {
         return false;
     }
     constant_time_eq(&out, &expected)
@@ -73,24 +100,21 @@ pub fn verify(password: &str, stored: &str) -> bool {
 
 /// Hashes on a blocking thread (the work would stall the async workers).
 pub async fn hash_blocking(password: String, salt: [u8; SALT_BYTES]) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || hash(&password, &salt)).await.map_err(|e| ApiError::internal(format!("hashing task: {e}")))?
+    tokio::task::spawn_blocking(move || hash(&password, &salt))
+        .await
+        .map_err(|e| ApiError::internal(format!("hashing task: {e}")))?
 }
 
 /// Verifies on a blocking thread.
 pub async fn verify_blocking(password: String, stored: String) -> Result<bool, ApiError> {
-    tokio::task::spawn_blocking(move || verify(&password, &stored)).await.map_err(|e| ApiError::internal(format!("verifying task: {e}")))
+    tokio::task::spawn_blocking(move || verify(&password, &stored))
+        .await
+        .map_err(|e| ApiError::internal(format!("verifying task: {e}")))
 }
 
 /// Equality that takes the same time wherever the first difference is.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) || !text.is_ascii() {
-        return None;
-    }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
 }
 
 #[cfg(test)]

@@ -19,23 +19,41 @@ pub const PREVIEW_SCALE_MIN: f32 = 0.01;
 /// The pixels-per-point scale for a page of `width_pt` x `height_pt`.
 pub fn scale_for(width_pt: f32, height_pt: f32) -> f32 {
     let area = (width_pt * height_pt).max(1.0);
-    (PREVIEW_PIXELS_MAX / area).sqrt().clamp(PREVIEW_SCALE_MIN, PREVIEW_SCALE_MAX)
+    (PREVIEW_PIXELS_MAX / area)
+        .sqrt()
+        .clamp(PREVIEW_SCALE_MIN, PREVIEW_SCALE_MAX)
 }
 
 /// Renders 1-based `page` of `pdf` to PNG bytes. Runs for a while: call it on a blocking thread.
 pub fn render_png(pdf: Vec<u8>, page: u32) -> Result<Vec<u8>, ApiError> {
-    let failed = |what: &str| ApiError::Refused { code: "PREVIEW_FAILED".into(), message: format!("the page preview could not be drawn: {what}") };
+    let failed = |what: &str| ApiError::Refused {
+        code: "PREVIEW_FAILED".into(),
+        message: format!("the page preview could not be drawn: {what}"),
+    };
     // A renderer bug on a hostile file must cost this preview, not the worker thread.
     std::panic::catch_unwind(move || {
         let pdf = Pdf::new(pdf).map_err(|e| failed(&format!("{e:?}")))?;
         let pages = pdf.pages();
-        let index = usize::try_from(page).ok().and_then(|p| p.checked_sub(1)).ok_or_else(|| failed("no such page"))?;
+        let index = usize::try_from(page)
+            .ok()
+            .and_then(|p| p.checked_sub(1))
+            .ok_or_else(|| failed("no such page"))?;
         let page = pages.get(index).ok_or_else(|| failed("no such page"))?;
         let (w, h) = page.render_dimensions();
         let scale = scale_for(w, h);
         let cache = RenderCache::new();
-        let settings = PixmapSettings { x_scale: scale, y_scale: scale, bg_color: WHITE };
-        let pixmap = hayro::render(page, &cache, &InterpreterSettings::default(), &RenderSettings::default(), &settings);
+        let settings = PixmapSettings {
+            x_scale: scale,
+            y_scale: scale,
+            bg_color: WHITE,
+        };
+        let pixmap = hayro::render(
+            page,
+            &cache,
+            &InterpreterSettings::default(),
+            &RenderSettings::default(),
+            &settings,
+        );
         pixmap.into_png().map_err(|e| failed(&format!("{e:?}")))
     })
     .unwrap_or_else(|_| Err(failed("renderer failure")))

@@ -19,7 +19,9 @@ impl RateLimiter {
     /// Records an attempt for `key` at `now_ms` unless `max` attempts already happened in the
     /// last `window_ms`; returns whether this attempt is allowed.
     pub fn allow(&self, key: &str, now_ms: i64, max: usize, window_ms: i64) -> bool {
-        let Ok(mut map) = self.attempts.lock() else { return false };
+        let Ok(mut map) = self.attempts.lock() else {
+            return false;
+        };
         if map.len() >= RATE_LIMIT_KEYS_MAX && !map.contains_key(key) {
             map.retain(|_, times| times.back().is_some_and(|t| now_ms - t < window_ms));
             if map.len() >= RATE_LIMIT_KEYS_MAX {

@@ -45,25 +45,47 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// A `Set-Cookie` value with our attributes; `max_age_secs` 0 deletes the cookie.
-pub fn set_cookie(state: &AppState, name: &str, value: &str, max_age_secs: Option<i64>, http_only: bool) -> HeaderValue {
+pub fn set_cookie(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    max_age_secs: Option<i64>,
+    http_only: bool,
+) -> HeaderValue {
+    let secure = state.config.public_url.starts_with("https://");
+    let text = cookie_text(name, value, max_age_secs, http_only, secure);
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
+}
+
+/// The Set-Cookie text: always Path=/ and SameSite=Lax; Secure when served over https.
+fn cookie_text(
+    name: &str,
+    value: &str,
+    max_age_secs: Option<i64>,
+    http_only: bool,
+    secure: bool,
+) -> String {
     let mut text = format!("{name}={value}; Path=/; SameSite=Lax");
     if http_only {
         text.push_str("; HttpOnly");
     }
-    if state.config.public_url.starts_with("https://") {
+    if secure {
         text.push_str("; Secure");
     }
     if let Some(age) = max_age_secs {
         text.push_str(&format!("; Max-Age={age}"));
     }
-    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
+    text
 }
 
 /// `n` ids' worth of randomness as hex (32 hex digits per id).
 pub fn random_hex(state: &AppState, ids: usize) -> Result<String, ApiError> {
     let mut out = String::with_capacity(32 * ids);
     for _ in 0..ids {
-        let id = state.ids.next_id().ok_or_else(|| ApiError::internal("no randomness"))?;
+        let id = state
+            .ids
+            .next_id()
+            .ok_or_else(|| ApiError::internal("no randomness"))?;
         out.push_str(&hex(&id.0.to_be_bytes()));
     }
     Ok(out)
@@ -71,12 +93,18 @@ pub fn random_hex(state: &AppState, ids: usize) -> Result<String, ApiError> {
 
 /// 403 `CSRF_TOKEN_INVALID`.
 pub fn csrf_refused() -> ApiError {
-    ApiError::Forbidden { code: "CSRF_TOKEN_INVALID", message: "the form's security token is missing or wrong: reload the page and try again".into() }
+    ApiError::Forbidden {
+        code: "CSRF_TOKEN_INVALID",
+        message: "the form's security token is missing or wrong: reload the page and try again"
+            .into(),
+    }
 }
 
 fn tokens_match(expected: &str, given: Option<&str>) -> bool {
     match given {
-        Some(given) if !expected.is_empty() => constant_time_eq(expected.as_bytes(), given.as_bytes()),
+        Some(given) if !expected.is_empty() => {
+            constant_time_eq(expected.as_bytes(), given.as_bytes())
+        }
         _ => false,
     }
 }
@@ -84,12 +112,21 @@ fn tokens_match(expected: &str, given: Option<&str>) -> bool {
 /// The double-submit check for forms shown before login.
 pub fn check_anonymous_csrf(headers: &HeaderMap, given: Option<&str>) -> Result<(), ApiError> {
     let expected = cookie(headers, ANONYMOUS_CSRF_COOKIE).unwrap_or_default();
-    if tokens_match(&expected, given) { Ok(()) } else { Err(csrf_refused()) }
+    if tokens_match(&expected, given) {
+        Ok(())
+    } else {
+        Err(csrf_refused())
+    }
 }
 
 /// The anonymous CSRF token of this request, or a new one with the cookie to set.
-pub fn anonymous_csrf(state: &AppState, headers: &HeaderMap) -> Result<(String, Option<HeaderValue>), ApiError> {
-    match cookie(headers, ANONYMOUS_CSRF_COOKIE).filter(|t| t.len() == 64 && t.chars().all(|c| c.is_ascii_hexdigit())) {
+pub fn anonymous_csrf(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(String, Option<HeaderValue>), ApiError> {
+    match cookie(headers, ANONYMOUS_CSRF_COOKIE)
+        .filter(|t| t.len() == 64 && t.chars().all(|c| c.is_ascii_hexdigit()))
+    {
         Some(token) => Ok((token, None)),
         None => {
             let token = random_hex(state, 2)?;
@@ -104,8 +141,17 @@ pub async fn start(state: &AppState, user: &User) -> Result<HeaderValue, ApiErro
     let token = random_hex(state, 2)?;
     let csrf = random_hex(state, 2)?;
     let expires_at = state.clock.now().plus_millis(SESSION_TTL_MS);
-    state.ledger.create_session(user, &sha256(token.as_bytes()), &csrf, expires_at).await?;
-    Ok(set_cookie(state, SESSION_COOKIE, &token, Some(SESSION_TTL_MS / 1000), true))
+    state
+        .ledger
+        .create_session(user, &sha256(token.as_bytes()), &csrf, expires_at)
+        .await?;
+    Ok(set_cookie(
+        state,
+        SESSION_COOKIE,
+        &token,
+        Some(SESSION_TTL_MS / 1000),
+        true,
+    ))
 }
 
 /// A logged-in portal user (the request's session cookie names a live session). Without one,
@@ -127,20 +173,37 @@ pub struct PortalUser {
 impl PortalUser {
     /// Refuses a form whose `csrf` field is not this session's token.
     pub fn check_csrf(&self, given: Option<&str>) -> Result<(), ApiError> {
-        if tokens_match(&self.csrf, given) { Ok(()) } else { Err(csrf_refused()) }
+        if tokens_match(&self.csrf, given) {
+            Ok(())
+        } else {
+            Err(csrf_refused())
+        }
     }
 }
 
 impl FromRequestParts<AppState> for PortalUser {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<PortalUser, Response> {
-        let lang = Lang::from_request_parts(parts, state).await.unwrap_or_default();
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<PortalUser, Response> {
+        let lang = Lang::from_request_parts(parts, state)
+            .await
+            .unwrap_or_default();
         let to_login = || Redirect::to("/login").into_response();
-        let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else { return Err(to_login()) };
+        let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(to_login());
+        };
         let token_sha256 = sha256(token.as_bytes());
         match state.ledger.session(&token_sha256).await {
-            Ok(Some(s)) => Ok(PortalUser { user: s.user, role: s.role, csrf: s.csrf_token, token_sha256, lang }),
+            Ok(Some(s)) => Ok(PortalUser {
+                user: s.user,
+                role: s.role,
+                csrf: s.csrf_token,
+                token_sha256,
+                lang,
+            }),
             Ok(None) => Err(to_login()),
             Err(e) => Err(ApiError::from(e).into_response()),
         }
@@ -154,7 +217,42 @@ pub struct ClientIp(pub Option<std::net::IpAddr>);
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<ClientIp, Self::Rejection> {
-        Ok(ClientIp(parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip())))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<ClientIp, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cookie_is_secure_only_over_https_and_always_lax_on_the_whole_site() {
+        let secure = cookie_text(SESSION_COOKIE, "t", Some(60), true, true);
+        assert_eq!(
+            secure,
+            "meterai_session=t; Path=/; SameSite=Lax; HttpOnly; Secure; Max-Age=60"
+        );
+        assert!(!cookie_text(SESSION_COOKIE, "t", None, true, false).contains("Secure"));
+    }
+
+    #[test]
+    fn a_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; lang=en;  meterai_session=abc"),
+        );
+        assert_eq!(cookie(&headers, SESSION_COOKIE).as_deref(), Some("abc"));
+        assert_eq!(cookie(&headers, "lang").as_deref(), Some("en"));
+        assert_eq!(cookie(&headers, "missing"), None);
     }
 }

@@ -280,15 +280,21 @@ pub fn downloadable_until(state: &AppState, stamping: &Stamping) -> Option<Times
     (stamping.status == StampingStatus::Stamped).then(|| finished.plus_millis(retention_ms))
 }
 
-/// The user's stamping and its stamped document (the kept original + the kept tail), for the
-/// API and the portal alike. Another user's stamping is 404; past the retention period it is
-/// 410 `DOCUMENT_EXPIRED` (re-uploading the original gives it back: [`restore_document`]).
-pub async fn stamped_document(state: &AppState, user_id: i64, id: TransferId) -> Result<(Stamping, Vec<u8>), ApiError> {
+/// The user's stamped stamping and its kept tail; 404 for another user's or an unstamped one.
+async fn own_stamped(state: &AppState, user_id: i64, id: TransferId) -> Result<(Stamping, Vec<u8>), ApiError> {
     let stamping = state.ledger.stamping(user_id, id).await?.ok_or_else(|| ApiError::not_found("such stamping"))?;
     let tail = state.ledger.stamping_tail(user_id, id).await?.ok_or_else(|| ApiError::NotFound {
         code: "NOT_STAMPED",
         message: format!("stamping {id} is {}: there is no stamped document", stamping.status.as_str()),
     })?;
+    Ok((stamping, tail))
+}
+
+/// The user's stamping and its stamped document (the kept original + the kept tail), for the
+/// API and the portal alike. Another user's stamping is 404; past the retention period it is
+/// 410 `DOCUMENT_EXPIRED` (re-uploading the original gives it back: [`restore_document`]).
+pub async fn stamped_document(state: &AppState, user_id: i64, id: TransferId) -> Result<(Stamping, Vec<u8>), ApiError> {
+    let (stamping, tail) = own_stamped(state, user_id, id).await?;
     let expired = ApiError::Gone {
         code: "DOCUMENT_EXPIRED",
         message: "the download period is over; upload the original again to get the stamped document back at no cost".into(),
@@ -311,11 +317,7 @@ pub async fn stamped_document(state: &AppState, user_id: i64, id: TransferId) ->
 /// The stamped document rebuilt from a re-uploaded original: free, at any time, because the
 /// tail is kept forever. 422 `ORIGINAL_MISMATCH` when `original` is not what was stamped.
 pub async fn restore_document(state: &AppState, user_id: i64, id: TransferId, original: Vec<u8>) -> Result<(Stamping, Vec<u8>), ApiError> {
-    let stamping = state.ledger.stamping(user_id, id).await?.ok_or_else(|| ApiError::not_found("such stamping"))?;
-    let tail = state.ledger.stamping_tail(user_id, id).await?.ok_or_else(|| ApiError::NotFound {
-        code: "NOT_STAMPED",
-        message: format!("stamping {id} is {}: there is no stamped document", stamping.status.as_str()),
-    })?;
+    let (stamping, tail) = own_stamped(state, user_id, id).await?;
     if blobs::sha256(&original) != stamping.input_sha256 {
         return Err(ApiError::Refused {
             code: "ORIGINAL_MISMATCH".into(),

@@ -163,7 +163,7 @@ async fn every_state_changing_form_refuses_a_missing_or_wrong_csrf_token(backend
             assert_eq!(page.status, 403, "{path} {token:?}: {}", page.text());
             assert!(page.text().contains("CSRF_TOKEN_INVALID"), "{path}");
         }
-        for path in ["/stamp".to_string(), format!("/stampings/{stamping}/document")] {
+        for path in ["/stamp".to_string(), format!("/stampings/{stamping}/document"), "/stampings/restore".to_string()] {
             let fields: Vec<(&str, &str)> = token.map(|t| vec![("csrf", t)]).unwrap_or_default();
             let page = owner.post_file(&path, &letter, CORPUS_FILE, &fields).await;
             assert_eq!(page.status, 403, "{path} {token:?}: {}", page.text());
@@ -336,18 +336,33 @@ async fn history_filters_and_pages_and_after_retention_the_original_gives_the_do
 
     // Past the retention period: the download is gone, the original brings it back for free.
     let used_before = app.ledger.balance(app.ledger.user_by_email("fitri@example.id").await.unwrap().unwrap().quota_account).await.unwrap().unwrap().debits_posted;
+    assert_eq!(meterai_web::retention::purge_expired_originals(&app.state).await.expect("purge"), 0, "within retention nothing goes");
     clock.advance(i64::from(meterai_web::DOWNLOAD_RETENTION_DAYS + 1) * 86_400_000);
     assert_eq!(b.get("/dashboard").await.status, 303, "the session expired meanwhile");
     assert_eq!(b.login("fitri@example.id", PASSWORD).await.status, 303);
+    let old_draft = b.get(&format!("/stamp/{draft}")).await;
+    assert_eq!(old_draft.status, 410, "a draft lasts a day");
+    assert!(old_draft.text().contains("DRAFT_EXPIRED"));
     let gone = b.get(&format!("/stampings/{first}/document")).await;
     assert_eq!(gone.status, 410);
     assert!(gone.text().contains("DOCUMENT_EXPIRED"));
+    let blobs = app.dir.path().join("blobs");
+    let kept = |dir: &std::path::Path| std::fs::read_dir(dir).map(|d| d.filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "pdf")).count()).unwrap_or(0);
+    assert_eq!(kept(&blobs), 1, "all the letters are one original");
+    let purged = meterai_web::retention::purge_expired_originals(&app.state).await.expect("purge");
+    assert_eq!((purged, kept(&blobs)), (1, 0), "past the retention period the original is deleted");
     let result = b.get(&format!("/stampings/{first}")).await.text();
     assert!(result.contains("id=\"retention-over\"") && result.contains("id=\"restore-form\""), "{result}");
     let csrf = b.session_csrf().await;
     let restored = b.post_file(&format!("/stampings/{first}/document"), &letter, CORPUS_FILE, &[("csrf", &csrf)]).await;
     assert_eq!((restored.status, restored.content_type.as_str()), (200, "application/pdf"), "{}", restored.text());
     assert_eq!(restored.bytes, original_download, "the very same stamped document");
+    let by_hash = b.post_file("/stampings/restore", &letter, "found-again.pdf", &[("csrf", &csrf)]).await;
+    assert_eq!(by_hash.status, 200, "the history's form finds the stamping by the original's SHA-256");
+    assert!(by_hash.bytes.starts_with(&letter) && by_hash.bytes.len() > letter.len());
+    let unknown = b.post_file("/stampings/restore", b"%PDF-1.4 never stamped", "x.pdf", &[("csrf", &csrf)]).await;
+    assert_eq!(unknown.status, 422);
+    assert!(unknown.text().contains("ORIGINAL_UNKNOWN"));
     let mismatch = b.post_file(&format!("/stampings/{first}/document"), b"%PDF-1.4 another", "x.pdf", &[("csrf", &csrf)]).await;
     assert_eq!(mismatch.status, 422);
     assert!(mismatch.text().contains("ORIGINAL_MISMATCH"));
@@ -384,6 +399,8 @@ async fn another_users_drafts_previews_stampings_documents_and_keys_are_404(back
     assert_eq!(confirm.status, 404, "bob cannot stamp alice's draft");
     let restore = bob.post_file(&format!("/stampings/{stamping}/document"), &letter, CORPUS_FILE, &[("csrf", &csrf)]).await;
     assert_eq!(restore.status, 404, "not even with the original");
+    let by_hash = bob.post_file("/stampings/restore", &letter, CORPUS_FILE, &[("csrf", &csrf)]).await;
+    assert_eq!(by_hash.status, 422, "alice's original is not one of bob's");
     let revoke = bob.post_form(&format!("/api-keys/{key_id}/revoke"), &[("csrf", &csrf)]).await;
     assert_eq!(revoke.status, 404);
     for path in [format!("/api/v1/stampings/{stamping}"), format!("/api/v1/stampings/{stamping}/document")] {

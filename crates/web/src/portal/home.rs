@@ -20,7 +20,11 @@ pub const MOVEMENTS_SHOWN_MAX: i64 = 200;
 pub async fn dashboard(State(state): State<AppState>, user: PortalUser) -> Response {
     let result = async {
         let lang = user.lang;
-        let balance = state.ledger.balance(user.user.quota_account).await?.ok_or_else(|| ApiError::internal("quota account missing"))?;
+        let balance = state
+            .ledger
+            .balance(user.user.quota_account)
+            .await?
+            .ok_or_else(|| ApiError::internal("quota account missing"))?;
         let stock = state.ledger.stock_level().await?;
         let body = format!(
             "<table>\
@@ -40,7 +44,14 @@ pub async fn dashboard(State(state): State<AppState>, user: PortalUser) -> Respo
             lang.t("nav_stamp"),
             lang.t("nav_history"),
         );
-        Ok(layout(lang, lang.t("nav_dashboard"), Some(&user), "/dashboard", &body).into_response())
+        Ok(layout(
+            lang,
+            lang.t("nav_dashboard"),
+            Some(&user),
+            "/dashboard",
+            &body,
+        )
+        .into_response())
     }
     .await;
     page_or_error(user.lang, Some(&user), "/dashboard", result)
@@ -54,7 +65,11 @@ fn kind_name(kind: TransferKind, lang: crate::i18n::Lang) -> &'static str {
         TransferKind::Post => ("terpakai", "consumed"),
         TransferKind::Void => ("dikembalikan", "returned"),
     };
-    if lang == crate::i18n::Lang::Id { id } else { en }
+    if lang == crate::i18n::Lang::Id {
+        id
+    } else {
+        en
+    }
 }
 
 /// `GET /quota`: every movement on the user's quota account, newest first.
@@ -94,12 +109,20 @@ pub async fn quota(State(state): State<AppState>, user: PortalUser) -> Response 
     page_or_error(user.lang, Some(&user), "/quota", result)
 }
 
-async fn api_keys_page(state: &AppState, user: &PortalUser, new_key: Option<&str>) -> Result<Response, ApiError> {
+async fn api_keys_page(
+    state: &AppState,
+    user: &PortalUser,
+    new_key: Option<&str>,
+) -> Result<Response, ApiError> {
     let lang = user.lang;
     let keys = state.ledger.api_keys(&user.user).await?;
     let mut body = format!("<p>{}</p>", lang.t("api_keys_intro"));
     if let Some(key) = new_key {
-        body.push_str(&format!("<p class=\"ok\">{}<br><code id=\"new-api-key\">{}</code></p>", lang.t("api_key_shown_once"), escape(key)));
+        body.push_str(&format!(
+            "<p class=\"ok\">{}<br><code id=\"new-api-key\">{}</code></p>",
+            lang.t("api_key_shown_once"),
+            escape(key)
+        ));
     }
     body.push_str(&format!(
         "<form id=\"api-key-form\" method=\"post\" action=\"/api-keys\">{}<label>{}<br><input id=\"api-key-label\" name=\"label\" maxlength=\"100\"></label>\
@@ -108,7 +131,12 @@ async fn api_keys_page(state: &AppState, user: &PortalUser, new_key: Option<&str
         lang.t("api_key_label"),
         lang.t("api_key_create")
     ));
-    body.push_str(&format!("<table id=\"api-keys\"><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr>", lang.t("api_key_label"), lang.t("created"), lang.t("status")));
+    body.push_str(&format!(
+        "<table id=\"api-keys\"><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr>",
+        lang.t("api_key_label"),
+        lang.t("created"),
+        lang.t("status")
+    ));
     for k in &keys {
         let action = match k.revoked_at {
             Some(_) => String::new(),
@@ -151,16 +179,26 @@ pub struct NewKeyForm {
 }
 
 /// `POST /api-keys`: a new key, shown on the page this once.
-pub async fn create_api_key(State(state): State<AppState>, user: PortalUser, Form(form): Form<NewKeyForm>) -> Response {
+pub async fn create_api_key(
+    State(state): State<AppState>,
+    user: PortalUser,
+    Form(form): Form<NewKeyForm>,
+) -> Response {
     let result = async {
         user.check_csrf(form.csrf.as_deref())?;
         let mut random = [0u8; crate::auth::API_KEY_RANDOM_BYTES];
         for chunk in random.chunks_mut(16) {
-            let id = state.ids.next_id().ok_or_else(|| ApiError::internal("no randomness for a key"))?;
+            let id = state
+                .ids
+                .next_id()
+                .ok_or_else(|| ApiError::internal("no randomness for a key"))?;
             chunk.copy_from_slice(&id.0.to_be_bytes()[..chunk.len()]);
         }
         let (key, hash) = crate::auth::new_api_key(random);
-        state.ledger.create_api_key(&user.user, &hash, form.label.trim()).await?;
+        state
+            .ledger
+            .create_api_key(&user.user, &hash, form.label.trim())
+            .await?;
         api_keys_page(&state, &user, Some(&key)).await
     }
     .await;
@@ -168,10 +206,17 @@ pub async fn create_api_key(State(state): State<AppState>, user: PortalUser, For
 }
 
 /// `POST /api-keys/{id}/revoke`: another user's key is 404.
-pub async fn revoke_api_key(State(state): State<AppState>, user: PortalUser, Path(id): Path<String>, Form(form): Form<crate::portal::account::CsrfForm>) -> Response {
+pub async fn revoke_api_key(
+    State(state): State<AppState>,
+    user: PortalUser,
+    Path(id): Path<String>,
+    Form(form): Form<crate::portal::account::CsrfForm>,
+) -> Response {
     let result = async {
         user.check_csrf(form.csrf.as_deref())?;
-        let id: i64 = id.parse().map_err(|_| ApiError::not_found("such API key"))?;
+        let id: i64 = id
+            .parse()
+            .map_err(|_| ApiError::not_found("such API key"))?;
         if !state.ledger.revoke_api_key(&user.user, id).await? {
             return Err(ApiError::not_found("such API key"));
         }

@@ -18,12 +18,22 @@ use crate::session::PortalUser;
 
 /// The hidden CSRF field of a form.
 pub fn csrf_input(token: &str) -> String {
-    format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", crate::session::CSRF_FIELD, escape(token))
+    format!(
+        "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+        crate::session::CSRF_FIELD,
+        escape(token)
+    )
 }
 
 /// A whole portal page: the language switch back to `path`, and the navigation and logout form
 /// when logged in. `body` must already be escaped HTML.
-pub fn layout(lang: Lang, title: &str, user: Option<&PortalUser>, path: &str, body: &str) -> Html<String> {
+pub fn layout(
+    lang: Lang,
+    title: &str,
+    user: Option<&PortalUser>,
+    path: &str,
+    body: &str,
+) -> Html<String> {
     let next = escape(&percent_encode(path));
     let other = lang.other();
     let mut nav = format!(
@@ -41,7 +51,10 @@ pub fn layout(lang: Lang, title: &str, user: Option<&PortalUser>, path: &str, bo
                 ("nav-quota", "/quota", "nav_quota"),
                 ("nav-api-keys", "/api-keys", "nav_api_keys"),
             ] {
-                nav.push_str(&format!(" · <a id=\"{id}\" href=\"{href}\">{}</a>", lang.t(key)));
+                nav.push_str(&format!(
+                    " · <a id=\"{id}\" href=\"{href}\">{}</a>",
+                    lang.t(key)
+                ));
             }
             nav.push_str(&format!(
                 " · <span class=\"who\">{}</span> <form id=\"logout-form\" method=\"post\" action=\"/logout\" style=\"display:inline\">{}\
@@ -51,7 +64,11 @@ pub fn layout(lang: Lang, title: &str, user: Option<&PortalUser>, path: &str, bo
                 lang.t("logout")
             ));
         }
-        None => nav.push_str(&format!(" · <a href=\"/login\">{}</a> · <a href=\"/register\">{}</a>", lang.t("login"), lang.t("register"))),
+        None => nav.push_str(&format!(
+            " · <a href=\"/login\">{}</a> · <a href=\"/register\">{}</a>",
+            lang.t("login"),
+            lang.t("register")
+        )),
     }
     nav.push_str("</nav>");
     Html(format!(
@@ -97,12 +114,19 @@ pub fn error_page(lang: Lang, user: Option<&PortalUser>, path: &str, error: ApiE
     let mut response = (status, layout(lang, lang.t("error"), user, path, &body)).into_response();
     if close {
         // As for the API: the unread rest of the body cannot carry another request.
-        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     response
 }
 
 /// Runs a page handler's body and renders its error as a page.
-pub fn page_or_error(lang: Lang, user: Option<&PortalUser>, path: &str, result: Result<Response, ApiError>) -> Response {
+pub fn page_or_error(
+    lang: Lang,
+    user: Option<&PortalUser>,
+    path: &str,
+    result: Result<Response, ApiError>,
+) -> Response {
     result.unwrap_or_else(|e| error_page(lang, user, path, e))
 }

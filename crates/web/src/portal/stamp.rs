@@ -24,6 +24,9 @@ use crate::session::{CSRF_FIELD, PortalUser};
 use crate::stamping::{StampOrder, Submitted, parse_doc_type, parse_page};
 use crate::upload::read_upload;
 
+/// How long an uploaded draft can be placed and stamped, in milliseconds (a day): older drafts
+/// are deleted when the user uploads again.
+pub const DRAFT_TTL_MS: i64 = 86_400_000;
 /// Same bounds as the engine: a /UserUnit outside this range is ignored.
 const USER_UNIT_RANGE: std::ops::RangeInclusive<f64> = 0.01..=1000.0;
 
@@ -48,17 +51,31 @@ pub async fn upload_form(State(state): State<AppState>, user: PortalUser) -> Res
 /// The displayed size (after /Rotate, inside the CropBox, in points) of 1-based `page`, and the
 /// page count; the PDF reader's refusal code otherwise.
 pub fn page_geometry(pdf: &[u8], page: u32) -> Result<(u32, f64, f64), ApiError> {
-    let refused = |e: meterai_pdf::PdfError| ApiError::Refused { code: e.code().to_string(), message: e.to_string() };
+    let refused = |e: meterai_pdf::PdfError| ApiError::Refused {
+        code: e.code().to_string(),
+        message: e.to_string(),
+    };
     let doc = meterai_pdf::Document::open(pdf, None).map_err(refused)?;
     let page_count = doc.page_count().map_err(refused)?;
     if page == 0 || page > page_count {
-        return Err(ApiError::Refused { code: "PAGE_OUT_OF_RANGE".into(), message: format!("page {page} of a document with {page_count} pages") });
+        return Err(ApiError::Refused {
+            code: "PAGE_OUT_OF_RANGE".into(),
+            message: format!("page {page} of a document with {page_count} pages"),
+        });
     }
     let p = doc.page(page - 1).map_err(refused)?;
     let visible = p.crop_box.intersect(&p.media_box).unwrap_or(p.media_box);
-    let unit = p.dict.get_number(b"UserUnit").filter(|u| u.is_finite() && USER_UNIT_RANGE.contains(u)).unwrap_or(1.0);
+    let unit = p
+        .dict
+        .get_number(b"UserUnit")
+        .filter(|u| u.is_finite() && USER_UNIT_RANGE.contains(u))
+        .unwrap_or(1.0);
     let (w, h) = (visible.width() * unit, visible.height() * unit);
-    Ok(if p.rotate.rem_euclid(180) == 90 { (page_count, h, w) } else { (page_count, w, h) })
+    Ok(if p.rotate.rem_euclid(180) == 90 {
+        (page_count, h, w)
+    } else {
+        (page_count, w, h)
+    })
 }
 
 /// `POST /stamp` (multipart: `file`, `page`, `csrf`): keeps the upload as a draft.
@@ -67,14 +84,18 @@ pub async fn upload(State(state): State<AppState>, user: PortalUser, request: Re
         let upload = read_upload(request, state.config.upload_bytes_max).await?;
         user.check_csrf(upload.fields.get(CSRF_FIELD).map(String::as_str))?;
         let page = parse_page(upload.field("page"))?;
-        let id = state.ids.next_id().ok_or_else(|| ApiError::internal("no randomness for a draft id"))?;
+        let id = state
+            .ids
+            .next_id()
+            .ok_or_else(|| ApiError::internal("no randomness for a draft id"))?;
         let input_sha256 = blobs::sha256(&upload.file);
         let data_dir = state.config.data_dir.clone();
         let file = upload.file;
         let input_bytes = i64::try_from(file.len()).unwrap_or(i64::MAX);
         let (page_count, width_pt, height_pt) = tokio::task::spawn_blocking(move || {
             let geometry = page_geometry(&file, page)?;
-            blobs::put(&data_dir, &input_sha256, &file, &id.to_string()).map_err(|e| ApiError::internal(format!("keeping the draft: {e}")))?;
+            blobs::put(&data_dir, &input_sha256, &file, &id.to_string())
+                .map_err(|e| ApiError::internal(format!("keeping the draft: {e}")))?;
             Ok::<_, ApiError>(geometry)
         })
         .await
@@ -91,6 +112,10 @@ pub async fn upload(State(state): State<AppState>, user: PortalUser, request: Re
             height_pt,
             created_at: state.clock.now(),
         };
+        state
+            .ledger
+            .delete_drafts_before(user.user.id, draft.created_at.plus_millis(-DRAFT_TTL_MS))
+            .await?;
         state.ledger.create_draft(&draft).await?;
         Ok(Redirect::to(&format!("/stamp/{id}")).into_response())
     }
@@ -100,7 +125,18 @@ pub async fn upload(State(state): State<AppState>, user: PortalUser, request: Re
 
 async fn own_draft(state: &AppState, user: &PortalUser, id: &str) -> Result<Draft, ApiError> {
     let id = TransferId::parse(id).ok_or_else(|| ApiError::not_found("such draft"))?;
-    state.ledger.draft(user.user.id, id).await?.ok_or_else(|| ApiError::not_found("such draft"))
+    let draft = state
+        .ledger
+        .draft(user.user.id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("such draft"))?;
+    if state.clock.now() > draft.created_at.plus_millis(DRAFT_TTL_MS) {
+        return Err(ApiError::Gone {
+            code: "DRAFT_EXPIRED",
+            message: "this upload is older than a day; upload the document again".into(),
+        });
+    }
+    Ok(draft)
 }
 
 async fn draft_bytes(state: &AppState, draft: &Draft) -> Result<Vec<u8>, ApiError> {
@@ -110,11 +146,18 @@ async fn draft_bytes(state: &AppState, draft: &Draft) -> Result<Vec<u8>, ApiErro
         .await
         .map_err(|e| ApiError::internal(format!("reading draft: {e}")))?
         .map_err(|e| ApiError::internal(format!("reading draft: {e}")))?
-        .ok_or_else(|| ApiError::NotFound { code: "DRAFT_GONE", message: "the uploaded file is no longer kept; upload it again".into() })
+        .ok_or_else(|| ApiError::NotFound {
+            code: "DRAFT_GONE",
+            message: "the uploaded file is no longer kept; upload it again".into(),
+        })
 }
 
 /// `GET /stamp/{draft}/preview.png`: the chosen page as PNG.
-pub async fn preview(State(state): State<AppState>, user: PortalUser, Path(id): Path<String>) -> Response {
+pub async fn preview(
+    State(state): State<AppState>,
+    user: PortalUser,
+    Path(id): Path<String>,
+) -> Response {
     let result = async {
         let draft = own_draft(&state, &user, &id).await?;
         let bytes = draft_bytes(&state, &draft).await?;
@@ -122,7 +165,14 @@ pub async fn preview(State(state): State<AppState>, user: PortalUser, Path(id): 
         let png = tokio::task::spawn_blocking(move || crate::preview::render_png(bytes, page))
             .await
             .map_err(|e| ApiError::internal(format!("preview task: {e}")))??;
-        Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "private, max-age=3600")], png).into_response())
+        Ok((
+            [
+                (header::CONTENT_TYPE, "image/png"),
+                (header::CACHE_CONTROL, "private, max-age=3600"),
+            ],
+            png,
+        )
+            .into_response())
     }
     .await;
     page_or_error(user.lang, Some(&user), "/stamp", result)
@@ -151,7 +201,11 @@ const PLACE_SCRIPT: &str = r#"<script>
 </script>"#;
 
 /// `GET /stamp/{draft}`: the preview with the box, and the confirm form.
-pub async fn draft_page(State(state): State<AppState>, user: PortalUser, Path(id): Path<String>) -> Response {
+pub async fn draft_page(
+    State(state): State<AppState>,
+    user: PortalUser,
+    Path(id): Path<String>,
+) -> Response {
     let result = async {
         let lang = user.lang;
         let draft = own_draft(&state, &user, &id).await?;
@@ -213,23 +267,49 @@ pub struct ConfirmForm {
 }
 
 fn coordinate(name: &str, text: &str) -> Result<f64, ApiError> {
-    text.trim().parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| ApiError::bad_request("BAD_ARGUMENT", format!("{name} {text:?} is not a number of points")))
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "BAD_ARGUMENT",
+                format!("{name} {text:?} is not a number of points"),
+            )
+        })
 }
 
 /// `POST /stamp/{draft}`: reserve -> stamp -> post in this one request; 303 to the result,
 /// which says whether it was stamped or failed with the quota back. The same form sent twice
 /// is one stamping (the Idempotency-Key is the draft and the form's content).
-pub async fn confirm(State(state): State<AppState>, user: PortalUser, Path(id): Path<String>, Form(form): Form<ConfirmForm>) -> Response {
+pub async fn confirm(
+    State(state): State<AppState>,
+    user: PortalUser,
+    Path(id): Path<String>,
+    Form(form): Form<ConfirmForm>,
+) -> Response {
     let result = async {
         user.check_csrf(form.csrf.as_deref())?;
         let draft = own_draft(&state, &user, &id).await?;
-        let (x, y) = (coordinate("box_x", &form.box_x)?, coordinate("box_y", &form.box_y)?);
+        let (x, y) = (
+            coordinate("box_x", &form.box_x)?,
+            coordinate("box_y", &form.box_y)?,
+        );
         let side = DEFAULT_MARK_SIDE_PT;
         let box_text = format!("{x:.1},{y:.1},{:.1},{:.1}", x + side, y + side);
-        let placement: Placement = Placement::parse(Some(&box_text), "bottom-right").map_err(|e| ApiError::bad_request("BAD_ARGUMENT", e))?;
+        let placement: Placement = Placement::parse(Some(&box_text), "bottom-right")
+            .map_err(|e| ApiError::bad_request("BAD_ARGUMENT", e))?;
         let doc_type = parse_doc_type(Some(form.doc_type.trim()).filter(|t| !t.is_empty()))?;
         let file = draft_bytes(&state, &draft).await?;
-        let form_sha = blobs::sha256(format!("{box_text}\n{}\n{}\n{}", doc_type.code(), form.doc_number.trim(), form.doc_date.trim()).as_bytes());
+        let form_sha = blobs::sha256(
+            format!(
+                "{box_text}\n{}\n{}\n{}",
+                doc_type.code(),
+                form.doc_number.trim(),
+                form.doc_date.trim()
+            )
+            .as_bytes(),
+        );
         let order = StampOrder {
             user: user.user.clone(),
             idempotency_key: format!("draft:{}:{}", draft.id, &hex(&form_sha)[..16]),

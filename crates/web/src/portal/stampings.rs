@@ -25,7 +25,9 @@ pub fn status_words(lang: Lang, s: &Stamping) -> (&'static str, &'static str) {
     match s.status {
         StampingStatus::Stamped => ("stamped", lang.t("status_stamped")),
         // Nothing reserved (no quota) counts as returned: nothing was taken.
-        StampingStatus::Failed if s.quota_returned || s.serial.is_none() => ("failed", lang.t("status_failed_returned")),
+        StampingStatus::Failed if s.quota_returned || s.serial.is_none() => {
+            ("failed", lang.t("status_failed_returned"))
+        }
         StampingStatus::Failed => ("failed", lang.t("status_failed_pending")),
         StampingStatus::Processing => ("processing", lang.t("status_processing")),
     }
@@ -36,7 +38,11 @@ fn parse_id(id: &str) -> Result<TransferId, ApiError> {
 }
 
 /// `GET /stampings/{id}`: SN, status, download, verification link.
-pub async fn result_page(State(state): State<AppState>, user: PortalUser, Path(id): Path<String>) -> Response {
+pub async fn result_page(
+    State(state): State<AppState>,
+    user: PortalUser,
+    Path(id): Path<String>,
+) -> Response {
     let result = async {
         let lang = user.lang;
         let s = state.ledger.stamping(user.user.id, parse_id(&id)?).await?.ok_or_else(|| ApiError::not_found("such stamping"))?;
@@ -96,7 +102,11 @@ pub async fn result_page(State(state): State<AppState>, user: PortalUser, Path(i
 }
 
 /// `GET /stampings/{id}/document`: the stamped PDF during the retention period.
-pub async fn download(State(state): State<AppState>, user: PortalUser, Path(id): Path<String>) -> Response {
+pub async fn download(
+    State(state): State<AppState>,
+    user: PortalUser,
+    Path(id): Path<String>,
+) -> Response {
     let result = async {
         let (s, document) = stamped_document(&state, user.user.id, parse_id(&id)?).await?;
         Ok(download_response(&s, document))
@@ -107,11 +117,43 @@ pub async fn download(State(state): State<AppState>, user: PortalUser, Path(id):
 
 /// `POST /stampings/{id}/document` (multipart `file`, `csrf`): the original again gives the
 /// same stamped document back, free, whenever.
-pub async fn restore(State(state): State<AppState>, user: PortalUser, Path(id): Path<String>, request: Request) -> Response {
+pub async fn restore(
+    State(state): State<AppState>,
+    user: PortalUser,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
     let result = async {
         let upload = read_upload(request, state.config.upload_bytes_max).await?;
         user.check_csrf(upload.fields.get(CSRF_FIELD).map(String::as_str))?;
-        let (s, document) = restore_document(&state, user.user.id, parse_id(&id)?, upload.file).await?;
+        let (s, document) =
+            restore_document(&state, user.user.id, parse_id(&id)?, upload.file).await?;
+        Ok(download_response(&s, document))
+    }
+    .await;
+    page_or_error(user.lang, Some(&user), "/history", result)
+}
+
+/// `POST /stampings/restore` (multipart `file`, `csrf`): any original this user stamped, found by
+/// its SHA-256, gives its stamped document back, free, whenever (the history page's form).
+pub async fn restore_any(
+    State(state): State<AppState>,
+    user: PortalUser,
+    request: Request,
+) -> Response {
+    let result = async {
+        let upload = read_upload(request, state.config.upload_bytes_max).await?;
+        user.check_csrf(upload.fields.get(CSRF_FIELD).map(String::as_str))?;
+        let sha = crate::blobs::sha256(&upload.file);
+        let found = state
+            .ledger
+            .stamped_by_input(user.user.id, &sha)
+            .await?
+            .ok_or_else(|| ApiError::Refused {
+                code: "ORIGINAL_UNKNOWN".into(),
+                message: "none of your stamped documents has this file as its original".into(),
+            })?;
+        let (s, document) = restore_document(&state, user.user.id, found.id, upload.file).await?;
         Ok(download_response(&s, document))
     }
     .await;
@@ -130,7 +172,11 @@ pub struct HistoryQuery {
 }
 
 /// `GET /history?status=&q=&page=`.
-pub async fn history(State(state): State<AppState>, user: PortalUser, Query(query): Query<HistoryQuery>) -> Response {
+pub async fn history(
+    State(state): State<AppState>,
+    user: PortalUser,
+    Query(query): Query<HistoryQuery>,
+) -> Response {
     let result = async {
         let lang = user.lang;
         let status = StampingStatus::from_name(query.status.trim());
@@ -184,6 +230,14 @@ pub async fn history(State(state): State<AppState>, user: PortalUser, Query(quer
             body.push_str(&format!("<a id=\"next-page\" href=\"{}\">{}</a>", link(page + 1), lang.t("next_page")));
         }
         body.push_str("</p>");
+        body.push_str(&format!(
+            "<form id=\"restore-any-form\" method=\"post\" action=\"/stampings/restore\" enctype=\"multipart/form-data\">{}\
+<label>{}<br><input id=\"restore-any-file\" name=\"file\" type=\"file\" accept=\"application/pdf\" required></label>\
+<button id=\"restore-any-submit\" type=\"submit\">{}</button></form>",
+            csrf_input(&user.csrf),
+            lang.t("restore"),
+            lang.t("upload"),
+        ));
         Ok(layout(lang, lang.t("nav_history"), Some(&user), "/history", &body).into_response())
     }
     .await;

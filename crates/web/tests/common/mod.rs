@@ -58,6 +58,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     /// The same ledger the server uses, for setting up quota and checking the books.
     pub ledger: Ledger,
+    /// The server's state, for running its periodic jobs from a test.
+    pub state: AppState,
     /// An HTTP client.
     pub client: reqwest::Client,
     /// The data directory (removed on drop).
@@ -104,10 +106,10 @@ pub async fn spawn_app_with_clock(backend: Backend, upload_bytes_max: usize, clo
     let ids = Arc::new(CountingIds(AtomicU64::new(0), COUNTER.fetch_add(1, Ordering::SeqCst)));
     let state = AppState::new(ledger.clone(), Arc::new(signer), anchors, config, ids);
     let (tx, rx) = oneshot::channel::<()>();
-    let server = tokio::spawn(meterai_web::serve(listener, state, async move {
+    let server = tokio::spawn(meterai_web::serve(listener, state.clone(), async move {
         let _ = rx.await;
     }));
-    TestApp { addr, ledger, client: reqwest::Client::new(), dir, shutdown: Some(tx), server: Some(server) }
+    TestApp { addr, ledger, state, client: reqwest::Client::new(), dir, shutdown: Some(tx), server: Some(server) }
 }
 
 /// What a stamping request sends.
