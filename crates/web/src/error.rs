@@ -23,6 +23,14 @@ pub enum ApiError {
     /// No or an unknown API key.
     #[error("a valid API key is required (Authorization: Bearer KEY)")]
     Unauthenticated,
+    /// Refused on its face (a payment notification with a bad signature).
+    #[error("{message}")]
+    Forbidden {
+        /// Stable code (`BAD_SIGNATURE`).
+        code: &'static str,
+        /// What is wrong.
+        message: String,
+    },
     /// Not there, or not yours (the two are not told apart).
     #[error("{message}")]
     NotFound {
@@ -59,6 +67,12 @@ pub enum ApiError {
         /// What is wrong with the input.
         message: String,
     },
+    /// The payment gateway did not answer; nothing was charged.
+    #[error("payment gateway unavailable: {detail}")]
+    GatewayUnavailable {
+        /// Logged, not shown.
+        detail: String,
+    },
     /// The database does not answer.
     #[error("not ready: {detail}")]
     Unavailable {
@@ -73,9 +87,10 @@ pub enum ApiError {
     },
 }
 
-/// The detail of a 5xx response, carried to the logging middleware (never to the client).
+/// The detail of a 5xx response (logged, never sent) and its stable code (sent), carried to
+/// the logging middleware.
 #[derive(Debug, Clone)]
-pub struct InternalDetail(pub String);
+pub struct InternalDetail(pub String, pub &'static str);
 
 impl ApiError {
     /// Shorthand for a 400 with a code.
@@ -108,12 +123,13 @@ impl ApiError {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::QuotaExhausted { .. } => StatusCode::PAYMENT_REQUIRED,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable { .. } | ApiError::GatewayUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -121,12 +137,16 @@ impl ApiError {
     /// The stable code.
     pub fn code(&self) -> &str {
         match self {
-            ApiError::BadRequest { code, .. } | ApiError::NotFound { code, .. } | ApiError::Conflict { code, .. } => code,
+            ApiError::BadRequest { code, .. }
+            | ApiError::NotFound { code, .. }
+            | ApiError::Conflict { code, .. }
+            | ApiError::Forbidden { code, .. } => code,
             ApiError::Unauthenticated => "UNAUTHENTICATED",
             ApiError::QuotaExhausted { .. } => "INSUFFICIENT_QUOTA",
             ApiError::TooLarge { .. } => "TOO_LARGE",
             ApiError::Refused { code, .. } => code,
             ApiError::Unavailable { .. } => "NOT_READY",
+            ApiError::GatewayUnavailable { .. } => "GATEWAY_UNAVAILABLE",
             ApiError::Internal { .. } => "INTERNAL",
         }
     }
@@ -149,8 +169,13 @@ impl ApiError {
             // request: say so, or a client reusing it gets a reset on its next request.
             response.headers_mut().insert(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"));
         }
-        if let ApiError::Internal { detail } | ApiError::Unavailable { detail } = self {
-            response.extensions_mut().insert(InternalDetail(detail));
+        let code = match &self {
+            ApiError::Unavailable { .. } => "NOT_READY",
+            ApiError::GatewayUnavailable { .. } => "GATEWAY_UNAVAILABLE",
+            _ => "INTERNAL",
+        };
+        if let ApiError::Internal { detail } | ApiError::Unavailable { detail } | ApiError::GatewayUnavailable { detail } = self {
+            response.extensions_mut().insert(InternalDetail(detail, code));
         }
         response
     }

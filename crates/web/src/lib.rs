@@ -5,6 +5,8 @@
 //! * The integrator API (API keys): `POST /api/v1/stampings` reserves a unit and a serial, stamps
 //!   on a blocking thread, keeps the stamped revision and posts, or voids on any failure, in a
 //!   task of its own so a client that hangs up does not leave a reservation behind.
+//! * Buying quota ([`payments`]): orders through a Midtrans-compatible gateway, the
+//!   notification receiver, reconciliation, receipts.
 //! * Operations: `GET /healthz`, `GET /readyz`, `GET /metrics` (Prometheus text).
 //!
 //! The seam is [`serve`]: give it a bound listener, an [`AppState`] and a shutdown future.
@@ -19,6 +21,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod ops;
 pub mod pages;
+pub mod payments;
 pub mod stamping;
 pub mod time;
 pub mod upload;
@@ -99,6 +102,8 @@ pub struct Inner {
     pub metrics: metrics::Metrics,
     /// Stampings running in their own tasks, awaited on shutdown.
     pub in_flight: in_flight::InFlight,
+    /// Buying quota, when a payment gateway is configured ([`AppState::with_payments`]).
+    payments: std::sync::OnceLock<Arc<payments::Payments>>,
 }
 
 impl AppState {
@@ -114,7 +119,20 @@ impl AppState {
             ids,
             metrics: metrics::Metrics::default(),
             in_flight: in_flight::InFlight::default(),
+            payments: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// Turns on buying quota through `payments` (orders API, notification receiver,
+    /// reconciliation). Set once, before [`router`] is built; a second call is ignored.
+    pub fn with_payments(self, payments: Arc<payments::Payments>) -> AppState {
+        let _ = self.0.payments.set(payments);
+        self
+    }
+
+    /// The buying side, if configured.
+    pub fn payments(&self) -> Option<&Arc<payments::Payments>> {
+        self.0.payments.get()
     }
 
     /// The URL a serial's QR code leads to.
@@ -147,6 +165,19 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/stampings/{id}", get(api::get_stamping))
         .route("/api/v1/stampings/{id}/document", get(api::get_document))
         .route("/api/v1/quota", get(api::quota))
+        .route("/api/v1/stock", get(payments::api::stock))
+        .route("/api/v1/orders", post(payments::api::create).get(payments::api::list))
+        .route("/api/v1/orders/{id}", get(payments::api::get))
+        .route("/api/v1/orders/{id}/receipt.pdf", get(payments::api::receipt_pdf));
+    // The gateway's notifications: never behind a login, with a body limit of their own.
+    let routes = match state.payments() {
+        Some(p) => routes.route(
+            &p.config.notification_path,
+            post(payments::notifications::receive).layer(DefaultBodyLimit::max(payments::notifications::NOTIFICATION_BYTES_MAX)),
+        ),
+        None => routes,
+    };
+    let routes = routes
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::count_requests))
         .fallback(ops::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
