@@ -39,10 +39,18 @@ pub struct GatewayArgs {
     #[arg(long = "pay-within-minutes", env = "METERAI_PAY_WITHIN_MINUTES", default_value_t = meterai_web::payments::DEFAULT_PAY_WITHIN_MINUTES)]
     pub pay_within_minutes: i64,
     /// Reconciliation asks the gateway about orders unchanged this many seconds.
-    #[arg(long = "reconcile-after-secs", env = "METERAI_RECONCILE_AFTER_SECS", default_value_t = 180)]
+    #[arg(
+        long = "reconcile-after-secs",
+        env = "METERAI_RECONCILE_AFTER_SECS",
+        default_value_t = 180
+    )]
     pub reconcile_after_secs: u64,
     /// Seconds between reconciliation passes (0: no reconciliation worker on this node).
-    #[arg(long = "reconcile-every-secs", env = "METERAI_RECONCILE_EVERY_SECS", default_value_t = 60)]
+    #[arg(
+        long = "reconcile-every-secs",
+        env = "METERAI_RECONCILE_EVERY_SECS",
+        default_value_t = 60
+    )]
     pub reconcile_every_secs: u64,
 }
 
@@ -50,30 +58,54 @@ impl GatewayArgs {
     /// The orders' settings.
     pub fn payments_config(&self, server_key: &str) -> anyhow::Result<PaymentsConfig> {
         anyhow::ensure!(self.order_fee >= 0, "--order-fee must not be negative");
-        anyhow::ensure!(self.pay_within_minutes >= 1, "--pay-within-minutes must be at least 1");
-        anyhow::ensure!(self.notification_path.starts_with('/'), "--gateway-notification-path must start with /");
+        anyhow::ensure!(
+            self.pay_within_minutes >= 1,
+            "--pay-within-minutes must be at least 1"
+        );
+        anyhow::ensure!(
+            self.notification_path.starts_with('/'),
+            "--gateway-notification-path must start with /"
+        );
         let mut config = PaymentsConfig::new(server_key);
         config.notification_path = self.notification_path.clone();
         config.fee = Rupiah(self.order_fee);
         config.pay_within_minutes = self.pay_within_minutes;
-        config.reconcile_after_ms = i64::try_from(self.reconcile_after_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+        config.reconcile_after_ms =
+            i64::try_from(self.reconcile_after_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
         config.reconcile_every = Duration::from_secs(self.reconcile_every_secs.max(1));
         Ok(config)
     }
 
     /// The configured gateway, or `None` when no Snap URL is set.
     pub fn configured(&self) -> anyhow::Result<Option<Arc<Payments>>> {
-        let Some(snap) = self.snap_url.clone().or_else(|| self.api_url.clone()) else { return Ok(None) };
-        let server_key = self.server_key.clone().context("--gateway-server-key is required with a gateway URL")?;
+        let Some(snap) = self.snap_url.clone().or_else(|| self.api_url.clone()) else {
+            return Ok(None);
+        };
+        let server_key = self
+            .server_key
+            .clone()
+            .context("--gateway-server-key is required with a gateway URL")?;
         let api = self.api_url.clone().unwrap_or_else(|| snap.clone());
         Ok(Some(self.payments(&server_key, &snap, &api)?))
     }
 
     /// Payments through a Midtrans-compatible gateway at these URLs.
-    pub fn payments(&self, server_key: &str, snap: &str, api: &str) -> anyhow::Result<Arc<Payments>> {
-        let config = MidtransConfig { server_key: server_key.to_string(), snap_base: snap.to_string(), api_base: api.to_string() };
+    pub fn payments(
+        &self,
+        server_key: &str,
+        snap: &str,
+        api: &str,
+    ) -> anyhow::Result<Arc<Payments>> {
+        let config = MidtransConfig {
+            server_key: server_key.to_string(),
+            snap_base: snap.to_string(),
+            api_base: api.to_string(),
+        };
         let gateway = Midtrans::new(config).context("setting up the gateway client")?;
-        Ok(Arc::new(Payments::new(self.payments_config(server_key)?, Arc::new(gateway))))
+        Ok(Arc::new(Payments::new(
+            self.payments_config(server_key)?,
+            Arc::new(gateway),
+        )))
     }
 }
 
@@ -81,31 +113,66 @@ impl GatewayArgs {
 #[derive(Debug, Clone, clap::Args)]
 pub struct SandboxArgs {
     /// Gateway minutes pass this many times faster (retries after 2..210 minutes; expiry).
-    #[arg(long = "sandbox-time-scale", env = "METERAI_SANDBOX_TIME_SCALE", default_value_t = 1.0)]
+    #[arg(
+        long = "sandbox-time-scale",
+        env = "METERAI_SANDBOX_TIME_SCALE",
+        default_value_t = 1.0
+    )]
     pub time_scale: f64,
     /// Per mille of notifications never sent.
-    #[arg(long = "sandbox-drop-per-mille", env = "METERAI_SANDBOX_DROP_PER_MILLE", default_value_t = 0)]
+    #[arg(
+        long = "sandbox-drop-per-mille",
+        env = "METERAI_SANDBOX_DROP_PER_MILLE",
+        default_value_t = 0
+    )]
     pub drop_per_mille: u32,
     /// Per mille of notifications sent twice.
-    #[arg(long = "sandbox-duplicate-per-mille", env = "METERAI_SANDBOX_DUPLICATE_PER_MILLE", default_value_t = 0)]
+    #[arg(
+        long = "sandbox-duplicate-per-mille",
+        env = "METERAI_SANDBOX_DUPLICATE_PER_MILLE",
+        default_value_t = 0
+    )]
     pub duplicate_per_mille: u32,
     /// Each notification waits a random 0..=N milliseconds first (reordering).
-    #[arg(long = "sandbox-delay-ms-max", env = "METERAI_SANDBOX_DELAY_MS_MAX", default_value_t = 0)]
+    #[arg(
+        long = "sandbox-delay-ms-max",
+        env = "METERAI_SANDBOX_DELAY_MS_MAX",
+        default_value_t = 0
+    )]
     pub delay_ms_max: u64,
     /// Seed of the sandbox's RNG (chaos decisions, tokens).
-    #[arg(long = "sandbox-seed", env = "METERAI_SANDBOX_SEED", default_value_t = 1)]
+    #[arg(
+        long = "sandbox-seed",
+        env = "METERAI_SANDBOX_SEED",
+        default_value_t = 1
+    )]
     pub seed: u64,
 }
 
 impl SandboxArgs {
     /// The sandbox configuration for a sandbox reached at `public_url`.
-    pub fn config(&self, server_key: &str, public_url: &str, notification_url: Option<String>) -> anyhow::Result<SandboxConfig> {
-        anyhow::ensure!(self.time_scale.is_finite() && self.time_scale > 0.0, "--sandbox-time-scale must be positive");
-        anyhow::ensure!(self.drop_per_mille <= 1000 && self.duplicate_per_mille <= 1000, "per mille values are 0..=1000");
+    pub fn config(
+        &self,
+        server_key: &str,
+        public_url: &str,
+        notification_url: Option<String>,
+    ) -> anyhow::Result<SandboxConfig> {
+        anyhow::ensure!(
+            self.time_scale.is_finite() && self.time_scale > 0.0,
+            "--sandbox-time-scale must be positive"
+        );
+        anyhow::ensure!(
+            self.drop_per_mille <= 1000 && self.duplicate_per_mille <= 1000,
+            "per mille values are 0..=1000"
+        );
         let mut config = SandboxConfig::new(server_key, public_url);
         config.notification_url = notification_url;
         config.time_scale = self.time_scale;
-        config.chaos = Chaos { drop_per_mille: self.drop_per_mille, duplicate_per_mille: self.duplicate_per_mille, delay_ms_max: self.delay_ms_max };
+        config.chaos = Chaos {
+            drop_per_mille: self.drop_per_mille,
+            duplicate_per_mille: self.duplicate_per_mille,
+            delay_ms_max: self.delay_ms_max,
+        };
         config.seed = self.seed;
         Ok(config)
     }
@@ -138,7 +205,9 @@ pub async fn start_sandbox(
     config: impl FnOnce(&str) -> anyhow::Result<SandboxConfig>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<(String, tokio::task::JoinHandle<std::io::Result<()>>)> {
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("sandbox gateway: listening on {listen}"))?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("sandbox gateway: listening on {listen}"))?;
     let bound = listener.local_addr()?;
     let url = public_url.unwrap_or_else(|| format!("http://{bound}"));
     let sandbox = Sandbox::new(config(&url)?);
@@ -149,7 +218,10 @@ pub async fn start_sandbox(
 /// Runs the sandbox alone until SIGINT/SIGTERM.
 pub fn run_sandbox(args: SandboxGatewayArgs) -> anyhow::Result<ExitCode> {
     crate::cli::serve::init_logs();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
     runtime.block_on(async move {
         let (url, task) = start_sandbox(
             args.listen,

@@ -8,17 +8,32 @@ use crate::money::Rupiah;
 
 /// `signature_key` of a notification or status response: lowercase hex
 /// SHA-512(order_id + status_code + gross_amount + server_key), the strings as sent.
-pub fn signature_key(order_id: &str, status_code: &str, gross_amount: &str, server_key: &str) -> String {
+pub fn signature_key(
+    order_id: &str,
+    status_code: &str,
+    gross_amount: &str,
+    server_key: &str,
+) -> String {
     let mut hasher = Sha512::new();
     for part in [order_id, status_code, gross_amount, server_key] {
         hasher.update(part.as_bytes());
     }
-    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Whether `given` is the signature for these fields, compared in constant time (a timing
 /// difference must not tell a forger how many leading characters are right).
-pub fn signature_matches(given: &str, order_id: &str, status_code: &str, gross_amount: &str, server_key: &str) -> bool {
+pub fn signature_matches(
+    given: &str,
+    order_id: &str,
+    status_code: &str,
+    gross_amount: &str,
+    server_key: &str,
+) -> bool {
     let expected = signature_key(order_id, status_code, gross_amount, server_key);
     let (a, b) = (expected.as_bytes(), given.as_bytes());
     if a.len() != b.len() {
@@ -53,7 +68,10 @@ mod tests {
     #[test]
     fn the_signature_is_sha512_hex_of_the_four_fields_concatenated() {
         let sig = signature_key("MTR-1", "200", "10000.00", "key");
-        let expected: String = Sha512::digest(b"MTR-120010000.00key").iter().map(|b| format!("{b:02x}")).collect();
+        let expected: String = Sha512::digest(b"MTR-120010000.00key")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         assert_eq!(sig, expected);
         assert!(signature_matches(&sig, "MTR-1", "200", "10000.00", "key"));
         assert!(!signature_matches(&sig, "MTR-1", "201", "10000.00", "key"));

@@ -117,7 +117,10 @@ impl OrderState {
 
     /// No further move except a refund.
     pub fn is_settled(self) -> bool {
-        !matches!(self, OrderState::Created | OrderState::Pending | OrderState::Paid)
+        !matches!(
+            self,
+            OrderState::Created | OrderState::Pending | OrderState::Paid
+        )
     }
 }
 
@@ -259,12 +262,17 @@ pub fn order_id(hold: TransferId) -> String {
 
 /// The hold named by an order id; `None` if it is not one of ours.
 pub fn hold_of(order_id: &str) -> Option<TransferId> {
-    order_id.strip_prefix(ORDER_ID_PREFIX).and_then(TransferId::parse)
+    order_id
+        .strip_prefix(ORDER_ID_PREFIX)
+        .and_then(TransferId::parse)
 }
 
 /// The price of `units` at `unit_price` plus `fee`, refusing overflow.
 pub fn price(units: i64, unit_price: Rupiah, fee: Rupiah) -> Option<Rupiah> {
-    units.checked_mul(unit_price.0)?.checked_add(fee.0).map(Rupiah)
+    units
+        .checked_mul(unit_price.0)?
+        .checked_add(fee.0)
+        .map(Rupiah)
 }
 
 const ORDER_COLUMNS: &str = "id, user_id, units, unit_price, fee, gross_amount, state, hold_transfer_id, \
@@ -277,14 +285,17 @@ fn order_from_row(row: &AnyRow) -> Result<Order, StoreError> {
     let state_text: String = row.try_get(6)?;
     let hold_text: String = row.try_get(7)?;
     let credit_text: Option<String> = row.try_get(8)?;
-    let transfer = |text: &str| TransferId::parse(text).ok_or_else(|| StoreError::corrupt(&record, "bad transfer id"));
+    let transfer = |text: &str| {
+        TransferId::parse(text).ok_or_else(|| StoreError::corrupt(&record, "bad transfer id"))
+    };
     Ok(Order {
         user_id: row.try_get(1)?,
         units: row.try_get(2)?,
         unit_price: Rupiah(row.try_get(3)?),
         fee: Rupiah(row.try_get(4)?),
         gross_amount: Rupiah(row.try_get(5)?),
-        state: OrderState::parse(&state_text).ok_or_else(|| StoreError::corrupt(&record, "bad state"))?,
+        state: OrderState::parse(&state_text)
+            .ok_or_else(|| StoreError::corrupt(&record, "bad state"))?,
         hold_id: transfer(&hold_text)?,
         credit_transfer_id: credit_text.as_deref().map(transfer).transpose()?,
         gateway_token: row.try_get(9)?,
@@ -317,13 +328,24 @@ impl Ledger {
     /// before anything is recorded: out of stock is said before paying.
     pub async fn create_order(&self, user: &User, new: NewOrder) -> Result<Order, OrderError> {
         if !(1..=ORDER_UNITS_MAX).contains(&new.units) {
-            return Err(OrderError::InvalidUnits { units: new.units, max: ORDER_UNITS_MAX });
+            return Err(OrderError::InvalidUnits {
+                units: new.units,
+                max: ORDER_UNITS_MAX,
+            });
         }
-        let gross = price(new.units, new.unit_price, new.fee).ok_or(OrderError::PriceOverflow { units: new.units })?;
+        let gross = price(new.units, new.unit_price, new.fee)
+            .ok_or(OrderError::PriceOverflow { units: new.units })?;
         let id = order_id(new.hold_id);
         let timeout_ms = new.pay_within_ms.saturating_add(new.hold_grace_ms);
         // The hold first: a crash before the order row leaves a hold the sweeper returns.
-        self.hold(Hold { id: new.hold_id, to: user.quota_account, units: new.units, timeout_ms, reference: id.clone() }).await?;
+        self.hold(Hold {
+            id: new.hold_id,
+            to: user.quota_account,
+            units: new.units,
+            timeout_ms,
+            reference: id.clone(),
+        })
+        .await?;
         let now = self.clock.now();
         sqlx::query(
             "INSERT INTO orders (id, user_id, units, unit_price, fee, gross_amount, state, hold_transfer_id, pay_by, \
@@ -346,13 +368,18 @@ impl Ledger {
     /// An order by id.
     pub async fn order(&self, id: &str) -> Result<Option<Order>, OrderError> {
         let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(self.store.pool()).await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(self.store.pool())
+            .await?;
         Ok(row.as_ref().map(order_from_row).transpose()?)
     }
 
     /// A user's orders, newest first (at most [`ORDERS_PAGE_MAX`]).
     pub async fn orders_of(&self, user_id: i64, limit: i64) -> Result<Vec<Order>, OrderError> {
-        let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2");
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
+        );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(user_id)
             .bind(limit.clamp(0, ORDERS_PAGE_MAX))
@@ -363,31 +390,52 @@ impl Ledger {
 
     /// Orders in `created`, `pending` or `paid` not changed since `before`, oldest first: what
     /// reconciliation asks the gateway about.
-    pub async fn open_orders(&self, before: Timestamp, limit: i64) -> Result<Vec<Order>, OrderError> {
+    pub async fn open_orders(
+        &self,
+        before: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<Order>, OrderError> {
         let sql = format!(
             "SELECT {ORDER_COLUMNS} FROM orders WHERE state IN ('created', 'pending', 'paid') AND updated_at <= $1 \
              ORDER BY updated_at, id LIMIT $2"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(before.0).bind(limit).fetch_all(self.store.pool()).await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(before.0)
+            .bind(limit)
+            .fetch_all(self.store.pool())
+            .await?;
         Ok(rows.iter().map(order_from_row).collect::<Result<_, _>>()?)
     }
 
     /// Counts and oldest creation time of orders by state, for metrics.
-    pub async fn order_stats(&self) -> Result<Vec<(OrderState, i64, Option<Timestamp>)>, OrderError> {
-        let rows = sqlx::query("SELECT state, COUNT(*), MIN(created_at) FROM orders GROUP BY state")
-            .fetch_all(self.store.pool())
-            .await?;
+    pub async fn order_stats(
+        &self,
+    ) -> Result<Vec<(OrderState, i64, Option<Timestamp>)>, OrderError> {
+        let rows =
+            sqlx::query("SELECT state, COUNT(*), MIN(created_at) FROM orders GROUP BY state")
+                .fetch_all(self.store.pool())
+                .await?;
         let mut out = Vec::new();
         for row in rows {
             let text: String = row.try_get(0)?;
-            let state = OrderState::parse(&text).ok_or_else(|| StoreError::corrupt("orders", "bad state"))?;
-            out.push((state, row.try_get::<i64, _>(1)?, row.try_get::<Option<i64>, _>(2)?.map(Timestamp)));
+            let state = OrderState::parse(&text)
+                .ok_or_else(|| StoreError::corrupt("orders", "bad state"))?;
+            out.push((
+                state,
+                row.try_get::<i64, _>(1)?,
+                row.try_get::<Option<i64>, _>(2)?.map(Timestamp),
+            ));
         }
         Ok(out)
     }
 
     /// Records the gateway's transaction (`created` -> `pending`).
-    pub async fn order_submitted(&self, id: &str, token: &str, redirect_url: &str) -> Result<Moved, OrderError> {
+    pub async fn order_submitted(
+        &self,
+        id: &str,
+        token: &str,
+        redirect_url: &str,
+    ) -> Result<Moved, OrderError> {
         let now = self.clock.now();
         let done = sqlx::query(
             "UPDATE orders SET state = 'pending', gateway_token = $2, redirect_url = $3, updated_at = $4 \
@@ -403,7 +451,11 @@ impl Ledger {
     }
 
     /// Notes when the gateway was last asked, so reconciliation asks about the others first.
-    pub async fn order_checked(&self, id: &str, gateway_status: Option<&str>) -> Result<(), OrderError> {
+    pub async fn order_checked(
+        &self,
+        id: &str,
+        gateway_status: Option<&str>,
+    ) -> Result<(), OrderError> {
         sqlx::query("UPDATE orders SET updated_at = $2, gateway_status = COALESCE($3, gateway_status) WHERE id = $1 AND state IN ('created', 'pending', 'paid')")
             .bind(id)
             .bind(self.clock.now().0)
@@ -414,20 +466,41 @@ impl Ledger {
     }
 
     async fn moved(&self, id: &str, won: bool) -> Result<Moved, OrderError> {
-        let order = self.order(id).await?.ok_or_else(|| OrderError::NotFound(id.to_string()))?;
-        Ok(if won { Moved::Moved(order) } else { Moved::Ignored(order) })
+        let order = self
+            .order(id)
+            .await?
+            .ok_or_else(|| OrderError::NotFound(id.to_string()))?;
+        Ok(if won {
+            Moved::Moved(order)
+        } else {
+            Moved::Ignored(order)
+        })
     }
 
     /// Moves an order to `to` if it stands in one of `to`'s predecessors; records the
     /// gateway's confirmed status.
-    async fn move_order(&self, id: &str, to: OrderState, gateway_status: &str, payment_type: Option<&str>) -> Result<Moved, OrderError> {
+    async fn move_order(
+        &self,
+        id: &str,
+        to: OrderState,
+        gateway_status: &str,
+        payment_type: Option<&str>,
+    ) -> Result<Moved, OrderError> {
         let now = self.clock.now();
         let from = to.predecessors();
         if from.is_empty() {
             return self.moved(id, false).await;
         }
-        let list = from.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ");
-        let paid_at = if to == OrderState::Paid { "paid_at = $3," } else { "" };
+        let list = from
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let paid_at = if to == OrderState::Paid {
+            "paid_at = $3,"
+        } else {
+            ""
+        };
         let sql = format!(
             "UPDATE orders SET state = $2, {paid_at} updated_at = $3, gateway_status = $4, \
              payment_type = COALESCE($5, payment_type) WHERE id = $1 AND state IN ({list})"
@@ -445,8 +518,15 @@ impl Ledger {
 
     /// The gateway confirmed the payment: moves the order to `paid` (if it was open) and
     /// credits it ([`Ledger::credit_order`]).
-    pub async fn order_paid(&self, id: &str, gateway_status: &str, payment_type: Option<&str>) -> Result<Crediting, OrderError> {
-        let moved = self.move_order(id, OrderState::Paid, gateway_status, payment_type).await?;
+    pub async fn order_paid(
+        &self,
+        id: &str,
+        gateway_status: &str,
+        payment_type: Option<&str>,
+    ) -> Result<Crediting, OrderError> {
+        let moved = self
+            .move_order(id, OrderState::Paid, gateway_status, payment_type)
+            .await?;
         self.credit_order(moved.order()).await
     }
 
@@ -462,13 +542,26 @@ impl Ledger {
             }
             _ => return Ok(Crediting::NotPaid(order.clone())),
         }
-        let transfer = match self.credit(Credit { id: credit_id(order.hold_id), pending_id: order.hold_id }).await {
+        let transfer = match self
+            .credit(Credit {
+                id: credit_id(order.hold_id),
+                pending_id: order.hold_id,
+            })
+            .await
+        {
             Ok(receipt) => receipt.transfer.id,
             Err(LedgerError::PendingExpired(_))
-            | Err(LedgerError::PendingAlreadyResolved { status: PendingStatus::Expired | PendingStatus::Voided, .. }) => {
+            | Err(LedgerError::PendingAlreadyResolved {
+                status: PendingStatus::Expired | PendingStatus::Voided,
+                ..
+            }) => {
                 // Return the overdue hold's units to stock first (a no-op if the sweeper did),
                 // so the grant below can use them.
-                let void = Void { id: void_id(order.hold_id), pending_id: order.hold_id, reason: "hold timed out before payment was confirmed".into() };
+                let void = Void {
+                    id: void_id(order.hold_id),
+                    pending_id: order.hold_id,
+                    reason: "hold timed out before payment was confirmed".into(),
+                };
                 match self.void(void).await {
                     Ok(_) | Err(LedgerError::PendingAlreadyResolved { .. }) => {}
                     Err(e) => return Err(e.into()),
@@ -483,7 +576,9 @@ impl Ledger {
                 };
                 match self.grant(grant).await {
                     Ok(receipt) => receipt.transfer.id,
-                    Err(LedgerError::InsufficientStock { .. }) => return Ok(Crediting::AwaitingStock(order.clone())),
+                    Err(LedgerError::InsufficientStock { .. }) => {
+                        return Ok(Crediting::AwaitingStock(order.clone()));
+                    }
                     Err(e) => return Err(e.into()),
                 }
             }
@@ -499,11 +594,17 @@ impl Ledger {
         .bind(now.0)
         .execute(self.store.pool())
         .await?;
-        let order = self.order(&order.id).await?.ok_or_else(|| OrderError::NotFound(order.id.clone()))?;
+        let order = self
+            .order(&order.id)
+            .await?
+            .ok_or_else(|| OrderError::NotFound(order.id.clone()))?;
         Ok(Crediting::Credited(order))
     }
 
-    async fn order_owner_account(&self, order: &Order) -> Result<crate::types::AccountId, OrderError> {
+    async fn order_owner_account(
+        &self,
+        order: &Order,
+    ) -> Result<crate::types::AccountId, OrderError> {
         let row = sqlx::query("SELECT quota_account_id FROM users WHERE id = $1")
             .bind(order.user_id)
             .fetch_one(self.store.pool())
@@ -513,11 +614,23 @@ impl Ledger {
 
     /// The gateway confirmed that the order will not be paid (`to` is expired, cancelled or
     /// denied): moves it there if it was open and returns the held stock.
-    pub async fn order_closed(&self, id: &str, to: OrderState, gateway_status: &str) -> Result<Moved, OrderError> {
+    pub async fn order_closed(
+        &self,
+        id: &str,
+        to: OrderState,
+        gateway_status: &str,
+    ) -> Result<Moved, OrderError> {
         let moved = self.move_order(id, to, gateway_status, None).await?;
         let order = moved.order();
-        if matches!(order.state, OrderState::Expired | OrderState::Cancelled | OrderState::Denied) {
-            let void = Void { id: void_id(order.hold_id), pending_id: order.hold_id, reason: format!("order {}", order.state) };
+        if matches!(
+            order.state,
+            OrderState::Expired | OrderState::Cancelled | OrderState::Denied
+        ) {
+            let void = Void {
+                id: void_id(order.hold_id),
+                pending_id: order.hold_id,
+                reason: format!("order {}", order.state),
+            };
             match self.void(void).await {
                 // Already returned by the sweeper, or by an earlier call.
                 Ok(_) | Err(LedgerError::PendingAlreadyResolved { .. }) => {}
@@ -529,7 +642,12 @@ impl Ledger {
 
     /// The gateway refunded the payment: recorded; units already credited stay with the owner
     /// (taking back quota that may be spent is the service center's decision).
-    pub async fn order_refunded(&self, id: &str, gateway_status: &str) -> Result<Moved, OrderError> {
-        self.move_order(id, OrderState::Refunded, gateway_status, None).await
+    pub async fn order_refunded(
+        &self,
+        id: &str,
+        gateway_status: &str,
+    ) -> Result<Moved, OrderError> {
+        self.move_order(id, OrderState::Refunded, gateway_status, None)
+            .await
     }
 }

@@ -82,7 +82,10 @@ impl Ledger {
         let now = self.clock.now();
         let key = hex(sha256);
         // Fields the sender chose are stored only if clean text (PostgreSQL refuses NUL).
-        let clean = |s: Option<&str>| s.filter(|t| !t.contains('\0') && t.len() <= crate::TEXT_BYTES_MAX).map(str::to_string);
+        let clean = |s: Option<&str>| {
+            s.filter(|t| !t.contains('\0') && t.len() <= crate::TEXT_BYTES_MAX)
+                .map(str::to_string)
+        };
         let inserted = sqlx::query(
             "INSERT INTO payment_notifications (body_sha256, body_hex, order_id, transaction_status, verdict, received_at) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (body_sha256) DO NOTHING",
@@ -106,30 +109,46 @@ impl Ledger {
             .fetch_one(self.store.pool())
             .await?
             .try_get(0)?;
-        Ok(if inserted.rows_affected() > 0 { Stored::New(id) } else { Stored::Duplicate(id) })
+        Ok(if inserted.rows_affected() > 0 {
+            Stored::New(id)
+        } else {
+            Stored::Duplicate(id)
+        })
     }
 
     /// Records what processing notification `id` led to.
     pub async fn notification_processed(&self, id: i64, outcome: &str) -> Result<(), LedgerError> {
-        sqlx::query("UPDATE payment_notifications SET processed_at = $2, outcome = $3 WHERE id = $1")
-            .bind(id)
-            .bind(self.clock.now().0)
-            .bind(outcome)
-            .execute(self.store.pool())
-            .await?;
+        sqlx::query(
+            "UPDATE payment_notifications SET processed_at = $2, outcome = $3 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(self.clock.now().0)
+        .bind(outcome)
+        .execute(self.store.pool())
+        .await?;
         Ok(())
     }
 
     /// Every notification received for an order (or, with `None`, every one), oldest first.
-    pub async fn notifications(&self, order_id: Option<&str>) -> Result<Vec<InboxEntry>, LedgerError> {
+    pub async fn notifications(
+        &self,
+        order_id: Option<&str>,
+    ) -> Result<Vec<InboxEntry>, LedgerError> {
         let sql = "SELECT id, body_hex, order_id, transaction_status, verdict, received_at, times_received, outcome \
                    FROM payment_notifications WHERE (CAST($1 AS TEXT) IS NULL OR order_id = $1) ORDER BY received_at, id";
-        let rows = sqlx::query(sql).bind(order_id).fetch_all(self.store.pool()).await?;
+        let rows = sqlx::query(sql)
+            .bind(order_id)
+            .fetch_all(self.store.pool())
+            .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let body_hex: String = row.try_get(1)?;
             let body = (0..body_hex.len() / 2)
-                .filter_map(|i| body_hex.get(2 * i..2 * i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
+                .filter_map(|i| {
+                    body_hex
+                        .get(2 * i..2 * i + 2)
+                        .and_then(|b| u8::from_str_radix(b, 16).ok())
+                })
                 .collect();
             out.push(InboxEntry {
                 id: row.try_get(0)?,

@@ -49,7 +49,11 @@ pub struct Chaos {
 
 impl Chaos {
     /// Every notification once, at once.
-    pub const NONE: Chaos = Chaos { drop_per_mille: 0, duplicate_per_mille: 0, delay_ms_max: 0 };
+    pub const NONE: Chaos = Chaos {
+        drop_per_mille: 0,
+        duplicate_per_mille: 0,
+        delay_ms_max: 0,
+    };
 }
 
 /// How the sandbox is set up.
@@ -86,7 +90,11 @@ impl SandboxConfig {
 
     /// Real duration of `minutes` of gateway time.
     pub fn scaled_minutes(&self, minutes: f64) -> Duration {
-        let scale = if self.time_scale.is_finite() && self.time_scale > 0.0 { self.time_scale } else { 1.0 };
+        let scale = if self.time_scale.is_finite() && self.time_scale > 0.0 {
+            self.time_scale
+        } else {
+            1.0
+        };
         Duration::from_secs_f64((minutes * 60.0 / scale).max(0.0))
     }
 }
@@ -112,7 +120,11 @@ impl Sandbox {
     }
 
     /// Pays, fails or expires a transaction as the payment page's buttons do.
-    pub fn act(&self, order_id: &str, action: transactions::Action) -> Result<Transaction, transactions::ActError> {
+    pub fn act(
+        &self,
+        order_id: &str,
+        action: transactions::Action,
+    ) -> Result<Transaction, transactions::ActError> {
         self.0.act(&self.0, order_id, action)
     }
 
@@ -135,5 +147,7 @@ pub async fn serve(
     sandbox: Sandbox,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, sandbox.router()).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, sandbox.router())
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::transactions::{Shared, Transaction};
 use crate::DELIVERY_TIMEOUT_SECS;
+use crate::transactions::{Shared, Transaction};
 
 /// Minutes after a failed delivery at which Midtrans tries again (then gives up).
 pub const RETRY_SCHEDULE_MINUTES: [f64; 5] = [2.0, 10.0, 30.0, 90.0, 210.0];
@@ -54,7 +54,10 @@ impl Notifier {
             .timeout(Duration::from_secs(DELIVERY_TIMEOUT_SECS))
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
-        Notifier { client, counters: Counters::default() }
+        Notifier {
+            client,
+            counters: Counters::default(),
+        }
     }
 
     pub fn stats(&self) -> Stats {
@@ -72,13 +75,22 @@ impl Notifier {
 
     /// Notifies `tx`'s current status (the body is fixed now; a later status may overtake it).
     pub fn notify(&self, shared: &Arc<Shared>, tx: &Transaction) {
-        let Some(url) = tx.notification_url.clone() else { return };
+        let Some(url) = tx.notification_url.clone() else {
+            return;
+        };
         self.counters.notifications.fetch_add(1, Ordering::SeqCst);
         let chaos = shared.config.chaos;
         let (dropped, copies, delays) = {
-            let mut rng = shared.rng.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut rng = shared
+                .rng
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let dropped = rng.chance(chaos.drop_per_mille);
-            let copies = if rng.chance(chaos.duplicate_per_mille) { 2 } else { 1 };
+            let copies = if rng.chance(chaos.duplicate_per_mille) {
+                2
+            } else {
+                1
+            };
             let delays: Vec<u64> = (0..copies).map(|_| rng.up_to(chaos.delay_ms_max)).collect();
             (dropped, copies, delays)
         };
@@ -91,16 +103,26 @@ impl Notifier {
         }
         let body = tx.to_json(&shared.config.server_key).to_string();
         // No runtime (a sandbox used outside tokio): nothing can be delivered.
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
         for delay in delays {
             let shared = shared.clone();
             let url = url.clone();
             let body = body.clone();
-            shared.notifier.counters.in_flight.fetch_add(1, Ordering::SeqCst);
+            shared
+                .notifier
+                .counters
+                .in_flight
+                .fetch_add(1, Ordering::SeqCst);
             runtime.spawn(async move {
                 tokio::time::sleep(Duration::from_millis(delay)).await;
                 deliver(&shared, &url, body).await;
-                shared.notifier.counters.in_flight.fetch_sub(1, Ordering::SeqCst);
+                shared
+                    .notifier
+                    .counters
+                    .in_flight
+                    .fetch_sub(1, Ordering::SeqCst);
             });
         }
     }
@@ -128,7 +150,9 @@ async fn deliver(shared: &Shared, url: &str, body: String) {
                 counters.delivered.fetch_add(1, Ordering::SeqCst);
                 return;
             }
-            Ok(response) => tracing::debug!(status = %response.status(), url, "notification refused; will retry"),
+            Ok(response) => {
+                tracing::debug!(status = %response.status(), url, "notification refused; will retry")
+            }
             Err(e) => tracing::debug!(error = %e, url, "notification not delivered; will retry"),
         }
     }

@@ -32,7 +32,11 @@ pub(crate) fn payment_page(tx: &Transaction) -> String {
              <form method=\"post\" action=\"/snap/v4/redirection/{token}/expire\"><button id=\"expire\" type=\"submit\">Biarkan kedaluwarsa / Let expire</button></form>"
         )
     } else {
-        format!("<p id=\"outcome\" data-status=\"{}\">Status: {}</p>", tx.status.as_str(), tx.status.as_str())
+        format!(
+            "<p id=\"outcome\" data-status=\"{}\">Status: {}</p>",
+            tx.status.as_str(),
+            tx.status.as_str()
+        )
     };
     format!(
         "<!doctype html>\n<html lang=\"id\"><head><meta charset=\"utf-8\"><title>Sandbox payment {order}</title></head>\n\

@@ -22,7 +22,11 @@ impl SplitMix64 {
 
     /// Uniform in `0..=max`.
     pub fn up_to(&mut self, max: u64) -> u64 {
-        if max == u64::MAX { self.next_u64() } else { self.next_u64() % (max + 1) }
+        if max == u64::MAX {
+            self.next_u64()
+        } else {
+            self.next_u64() % (max + 1)
+        }
     }
 
     /// True with probability `per_mille / 1000`.

@@ -25,7 +25,8 @@ pub(crate) fn router(sandbox: Sandbox) -> Router {
     if let Ok(runtime) = tokio::runtime::Handle::try_current() {
         let weak = Arc::downgrade(&shared);
         runtime.spawn(async move {
-            let mut ticker = tokio::time::interval(std::time::Duration::from_millis(EXPIRY_TICK_MS));
+            let mut ticker =
+                tokio::time::interval(std::time::Duration::from_millis(EXPIRY_TICK_MS));
             loop {
                 ticker.tick().await;
                 match weak.upgrade() {
@@ -55,8 +56,14 @@ fn error(status: StatusCode, message: &str) -> Response {
 
 /// HTTP Basic with the server key as user and an empty password.
 fn authorized(headers: &HeaderMap, server_key: &str) -> bool {
-    let expected = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{server_key}:")));
-    headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).is_some_and(|given| given == expected)
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{server_key}:"))
+    );
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|given| given == expected)
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,15 +95,25 @@ struct Callbacks {
 
 /// Midtrans's limits on an order id: 1-50 of letters, digits, `-`, `_`, `~`, `.`.
 fn valid_order_id(id: &str) -> bool {
-    (1..=50).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_~.".contains(&b))
+    (1..=50).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_~.".contains(&b))
 }
 
-async fn create_transaction(State(shared): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+async fn create_transaction(
+    State(shared): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     if shared.in_outage() {
         return error(StatusCode::SERVICE_UNAVAILABLE, "sandbox outage");
     }
     if !authorized(&headers, &shared.config.server_key) {
-        return error(StatusCode::UNAUTHORIZED, "Access denied due to unauthorized transaction, please check client or server key");
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "Access denied due to unauthorized transaction, please check client or server key",
+        );
     }
     let request: CreateRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
@@ -104,10 +121,16 @@ async fn create_transaction(State(shared): State<AppState>, headers: HeaderMap, 
     };
     let details = &request.transaction_details;
     if !valid_order_id(&details.order_id) {
-        return error(StatusCode::BAD_REQUEST, "transaction_details.order_id is invalid");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "transaction_details.order_id is invalid",
+        );
     }
     if details.gross_amount < 1 {
-        return error(StatusCode::BAD_REQUEST, "transaction_details.gross_amount must be at least 1");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "transaction_details.gross_amount must be at least 1",
+        );
     }
     let minutes = match &request.expiry {
         None => DEFAULT_EXPIRY_MINUTES as f64,
@@ -115,17 +138,42 @@ async fn create_transaction(State(shared): State<AppState>, headers: HeaderMap, 
             "minute" | "minutes" => e.duration as f64,
             "hour" | "hours" => e.duration as f64 * 60.0,
             "day" | "days" => e.duration as f64 * 1440.0,
-            _ => return error(StatusCode::BAD_REQUEST, "expiry.unit must be minute, hour or day"),
+            _ => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "expiry.unit must be minute, hour or day",
+                );
+            }
         },
     };
-    let notification_url = headers.get("X-Override-Notification").and_then(|v| v.to_str().ok()).map(|s| s.trim().to_string());
+    let notification_url = headers
+        .get("X-Override-Notification")
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().to_string());
     let finish = request.callbacks.and_then(|c| c.finish);
-    match shared.create(&details.order_id, Rupiah(details.gross_amount), minutes, notification_url, finish) {
+    match shared.create(
+        &details.order_id,
+        Rupiah(details.gross_amount),
+        minutes,
+        notification_url,
+        finish,
+    ) {
         Ok(tx) => {
-            let redirect_url = format!("{}/snap/v4/redirection/{}", shared.config.public_url.trim_end_matches('/'), tx.token);
-            (StatusCode::CREATED, Json(serde_json::json!({ "token": tx.token, "redirect_url": redirect_url }))).into_response()
+            let redirect_url = format!(
+                "{}/snap/v4/redirection/{}",
+                shared.config.public_url.trim_end_matches('/'),
+                tx.token
+            );
+            (
+                StatusCode::CREATED,
+                Json(serde_json::json!({ "token": tx.token, "redirect_url": redirect_url })),
+            )
+                .into_response()
         }
-        Err(CreateError::Duplicate) => error(StatusCode::BAD_REQUEST, "transaction_details.order_id sudah digunakan"),
+        Err(CreateError::Duplicate) => error(
+            StatusCode::BAD_REQUEST,
+            "transaction_details.order_id sudah digunakan",
+        ),
     }
 }
 
@@ -136,7 +184,10 @@ async fn payment_page(State(shared): State<AppState>, Path(token): Path<String>)
     }
 }
 
-async fn page_action(State(shared): State<AppState>, Path((token, action)): Path<(String, String)>) -> Response {
+async fn page_action(
+    State(shared): State<AppState>,
+    Path((token, action)): Path<(String, String)>,
+) -> Response {
     let (Some(tx), Some(action)) = (shared.by_token(&token), Action::parse(&action)) else {
         return (StatusCode::NOT_FOUND, Html(pages::not_found())).into_response();
     };
@@ -163,12 +214,19 @@ async fn page_action(State(shared): State<AppState>, Path((token, action)): Path
     }
 }
 
-async fn status(State(shared): State<AppState>, headers: HeaderMap, Path(order_id): Path<String>) -> Response {
+async fn status(
+    State(shared): State<AppState>,
+    headers: HeaderMap,
+    Path(order_id): Path<String>,
+) -> Response {
     if shared.in_outage() {
         return error(StatusCode::SERVICE_UNAVAILABLE, "sandbox outage");
     }
     if !authorized(&headers, &shared.config.server_key) {
-        return error(StatusCode::UNAUTHORIZED, "Access denied due to unauthorized transaction, please check client or server key");
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "Access denied due to unauthorized transaction, please check client or server key",
+        );
     }
     match shared.transaction(&order_id) {
         Some(tx) => {

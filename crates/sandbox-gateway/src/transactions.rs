@@ -9,9 +9,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use meterai_core::Rupiah;
 use meterai_core::midtrans::{format_gross_amount, signature_key};
 
+use crate::SandboxConfig;
 use crate::notifier::Notifier;
 use crate::rng::SplitMix64;
-use crate::SandboxConfig;
 
 /// A transaction's status, as Midtrans names it in `transaction_status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -169,7 +169,9 @@ impl Shared {
 
     fn random_hex(&self, bytes: usize) -> String {
         let mut rng = lock(&self.rng);
-        (0..bytes).map(|_| format!("{:02x}", rng.up_to(255))).collect()
+        (0..bytes)
+            .map(|_| format!("{:02x}", rng.up_to(255)))
+            .collect()
     }
 
     /// Records a new pending transaction and notifies `pending`.
@@ -183,7 +185,14 @@ impl Shared {
     ) -> Result<Transaction, CreateError> {
         let token = self.random_hex(16);
         let id = self.random_hex(16);
-        let transaction_id = format!("{}-{}-{}-{}-{}", &id[..8], &id[8..12], &id[12..16], &id[16..20], &id[20..]);
+        let transaction_id = format!(
+            "{}-{}-{}-{}-{}",
+            &id[..8],
+            &id[8..12],
+            &id[12..16],
+            &id[16..20],
+            &id[20..]
+        );
         let tx = Transaction {
             order_id: order_id.to_string(),
             token: token.clone(),
@@ -222,7 +231,10 @@ impl Shared {
         let expired = {
             let mut map = lock(&self.transactions);
             match map.get_mut(order_id) {
-                Some(tx) if tx.status == TransactionStatus::Pending && Instant::now() >= tx.expires_at => {
+                Some(tx)
+                    if tx.status == TransactionStatus::Pending
+                        && Instant::now() >= tx.expires_at =>
+                {
                     tx.status = TransactionStatus::Expire;
                     Some(tx.clone())
                 }
@@ -247,7 +259,12 @@ impl Shared {
     }
 
     /// What a payment page button does; notifies the new status.
-    pub fn act(&self, this: &Arc<Self>, order_id: &str, action: Action) -> Result<Transaction, ActError> {
+    pub fn act(
+        &self,
+        this: &Arc<Self>,
+        order_id: &str,
+        action: Action,
+    ) -> Result<Transaction, ActError> {
         this.expire_if_due(order_id);
         let tx = {
             let mut map = lock(&self.transactions);
@@ -269,7 +286,10 @@ impl Shared {
 
 /// Now as `YYYY-MM-DD HH:MM:SS` (UTC).
 fn now_text() -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let days = i64::try_from(secs / 86_400).unwrap_or(0);
     let rem = secs % 86_400;
     // Howard Hinnant's civil_from_days.
@@ -282,5 +302,10 @@ fn now_text() -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}", rem / 3600, rem / 60 % 60, rem % 60)
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
 }

@@ -12,7 +12,9 @@ use common::{Backend, TestApp, error_code, fresh_location, spawn_app_at};
 use meterai_core::midtrans::signature_key;
 use meterai_ledger::orders::{OrderState, credit_id, late_grant_id};
 use meterai_ledger::{Mint, TransferId};
-use meterai_sandbox_gateway::{ActError, Action, Chaos, Sandbox, SandboxConfig, SplitMix64, TransactionStatus};
+use meterai_sandbox_gateway::{
+    ActError, Action, Chaos, Sandbox, SandboxConfig, SplitMix64, TransactionStatus,
+};
 use meterai_web::payments::midtrans::{Midtrans, MidtransConfig};
 use meterai_web::payments::{DEFAULT_NOTIFICATION_PATH, Payments, PaymentsConfig};
 
@@ -47,20 +49,30 @@ struct Shop {
 }
 
 async fn start_sandbox(chaos: Chaos, seed: u64) -> (Sandbox, String) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind sandbox");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind sandbox");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let mut config = SandboxConfig::new(SERVER_KEY, url.clone());
     config.time_scale = TIME_SCALE;
     config.chaos = chaos;
     config.seed = seed;
     let sandbox = Sandbox::new(config);
-    tokio::spawn(meterai_sandbox_gateway::serve(listener, sandbox.clone(), std::future::pending()));
+    tokio::spawn(meterai_sandbox_gateway::serve(
+        listener,
+        sandbox.clone(),
+        std::future::pending(),
+    ));
     (sandbox, url)
 }
 
 fn payments(sandbox_url: &str) -> Arc<Payments> {
-    let gateway = Midtrans::new(MidtransConfig { server_key: SERVER_KEY.into(), snap_base: sandbox_url.into(), api_base: sandbox_url.into() })
-        .expect("gateway client");
+    let gateway = Midtrans::new(MidtransConfig {
+        server_key: SERVER_KEY.into(),
+        snap_base: sandbox_url.into(),
+        api_base: sandbox_url.into(),
+    })
+    .expect("gateway client");
     let mut config = PaymentsConfig::new(SERVER_KEY);
     config.fee = meterai_core::Rupiah(2_500);
     // Reconciliation (run by the tests) asks about every open order.
@@ -76,20 +88,54 @@ async fn open_shop(backend: Backend, chaos: Chaos, seed: u64) -> Shop {
     let dir = tempfile::tempdir().expect("temp dir");
     let location = fresh_location(backend, &dir).await;
     let with = payments.clone();
-    let app = spawn_app_at(location, dir, meterai_web::UPLOAD_BYTES_MAX, None, move |s| s.with_payments(with)).await;
-    Shop { app, sandbox, payments }
+    let app = spawn_app_at(
+        location,
+        dir,
+        meterai_web::UPLOAD_BYTES_MAX,
+        None,
+        move |s| s.with_payments(with),
+    )
+    .await;
+    Shop {
+        app,
+        sandbox,
+        payments,
+    }
 }
 
 impl Shop {
     async fn mint(&self, units: i64) {
         let id = TransferId::random().expect("randomness");
-        self.app.ledger.mint(Mint { id, units, note: "test stock".into() }).await.expect("mint");
+        self.app
+            .ledger
+            .mint(Mint {
+                id,
+                units,
+                note: "test stock".into(),
+            })
+            .await
+            .expect("mint");
     }
 
-    async fn order(&self, key: &str, body: serde_json::Value) -> (reqwest::StatusCode, serde_json::Value) {
-        let response = self.app.client.post(self.app.url("/api/v1/orders")).bearer_auth(key).json(&body).send().await.expect("POST orders");
+    async fn order(
+        &self,
+        key: &str,
+        body: serde_json::Value,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let response = self
+            .app
+            .client
+            .post(self.app.url("/api/v1/orders"))
+            .bearer_auth(key)
+            .json(&body)
+            .send()
+            .await
+            .expect("POST orders");
         let status = response.status();
-        (status, response.json().await.unwrap_or(serde_json::Value::Null))
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
     }
 
     async fn notify(&self, body: &[u8]) -> (reqwest::StatusCode, serde_json::Value) {
@@ -103,16 +149,28 @@ impl Shop {
             .await
             .expect("POST notification");
         let status = response.status();
-        (status, response.json().await.unwrap_or(serde_json::Value::Null))
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
     }
 
     /// The genuine notification of the order's transaction as it stands, as the gateway signs it.
     fn genuine(&self, order_id: &str) -> serde_json::Value {
-        self.sandbox.transaction(order_id).expect("transaction").to_json(SERVER_KEY)
+        self.sandbox
+            .transaction(order_id)
+            .expect("transaction")
+            .to_json(SERVER_KEY)
     }
 
     async fn state(&self, order_id: &str) -> OrderState {
-        self.app.ledger.order(order_id).await.expect("order").expect("exists").state
+        self.app
+            .ledger
+            .order(order_id)
+            .await
+            .expect("order")
+            .expect("exists")
+            .state
     }
 }
 
@@ -130,44 +188,123 @@ where
 }
 
 async fn an_order_paid_in_the_sandbox_is_credited_once_with_a_receipt(backend: Backend) {
-    let shop = open_shop(backend, Chaos { drop_per_mille: 0, duplicate_per_mille: 1000, delay_ms_max: 5 }, 1).await;
+    let shop = open_shop(
+        backend,
+        Chaos {
+            drop_per_mille: 0,
+            duplicate_per_mille: 1000,
+            delay_ms_max: 5,
+        },
+        1,
+    )
+    .await;
     shop.mint(10).await;
     let (_, key) = shop.app.user_with_key("buyer@example.com", 0).await;
-    let stock: serde_json::Value = shop.app.client.get(shop.app.url("/api/v1/stock")).send().await.unwrap().json().await.unwrap();
-    assert_eq!((stock["available"].as_i64(), stock["unit_price"].as_i64(), stock["fee"].as_i64()), (Some(10), Some(10_000), Some(2_500)));
+    let stock: serde_json::Value = shop
+        .app
+        .client
+        .get(shop.app.url("/api/v1/stock"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            stock["available"].as_i64(),
+            stock["unit_price"].as_i64(),
+            stock["fee"].as_i64()
+        ),
+        (Some(10), Some(10_000), Some(2_500))
+    );
     let (status, order) = shop.order(&key, serde_json::json!({ "units": 3 })).await;
     assert_eq!(status, 201, "{order}");
     assert_eq!(order["gross_amount"], 32_500);
     assert_eq!(order["state"], "pending");
     let id = order["id"].as_str().expect("id").to_string();
-    let page_url = order["payment_url"].as_str().expect("payment url").to_string();
+    let page_url = order["payment_url"]
+        .as_str()
+        .expect("payment url")
+        .to_string();
     // The buyer sees the sandbox's payment page and presses Pay.
-    let page = shop.app.client.get(&page_url).send().await.unwrap().text().await.unwrap();
+    let page = shop
+        .app
+        .client
+        .get(&page_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     for button in ["id=\"pay\"", "id=\"fail\"", "id=\"expire\""] {
         assert!(page.contains(button), "{page}");
     }
-    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let paid = no_redirects.post(format!("{page_url}/pay")).send().await.unwrap();
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let paid = no_redirects
+        .post(format!("{page_url}/pay"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(paid.status(), 303);
     let back = paid.headers()["location"].to_str().unwrap().to_string();
-    assert!(back.starts_with(&shop.app.url(&format!("/orders/{id}"))), "the buyer comes back to the order page: {back}");
-    eventually("the order is credited", || async { shop.state(&id).await == OrderState::Credited }).await;
+    assert!(
+        back.starts_with(&shop.app.url(&format!("/orders/{id}"))),
+        "the buyer comes back to the order page: {back}"
+    );
+    eventually("the order is credited", || async {
+        shop.state(&id).await == OrderState::Credited
+    })
+    .await;
     assert_eq!(shop.app.quota(&key).await, (3, 0, 0));
-    let order: serde_json::Value = shop.app.get_with(&key, &format!("/api/v1/orders/{id}")).await.json().await.unwrap();
+    let order: serde_json::Value = shop
+        .app
+        .get_with(&key, &format!("/api/v1/orders/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(order["state"], "credited");
     assert_eq!(order["gateway_status"], "settlement");
     // Every notification was sent twice; each was kept once and counted twice.
-    eventually("both deliveries of each notification arrived", || async { shop.sandbox.stats().in_flight == 0 }).await;
+    eventually("both deliveries of each notification arrived", || async {
+        shop.sandbox.stats().in_flight == 0
+    })
+    .await;
     let inbox = shop.app.ledger.notifications(Some(&id)).await.unwrap();
-    assert!(inbox.iter().all(|n| n.verdict == "genuine" && n.times_received == 2), "{inbox:?}");
-    let receipt = shop.app.get_with(&key, &format!("/api/v1/orders/{id}/receipt.pdf")).await;
+    assert!(
+        inbox
+            .iter()
+            .all(|n| n.verdict == "genuine" && n.times_received == 2),
+        "{inbox:?}"
+    );
+    let receipt = shop
+        .app
+        .get_with(&key, &format!("/api/v1/orders/{id}/receipt.pdf"))
+        .await;
     assert_eq!(receipt.status(), 200);
     let pdf = receipt.bytes().await.unwrap();
     let doc = meterai_pdf::Document::open(&pdf, None).expect("the receipt is a PDF");
     assert_eq!(doc.page_count().unwrap(), 1);
     assert!(String::from_utf8_lossy(&pdf).contains("Rp 32500"));
-    let metrics = shop.app.client.get(shop.app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("meterai_orders{state=\"credited\"} 1\n"), "{metrics}");
+    let metrics = shop
+        .app
+        .client
+        .get(shop.app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("meterai_orders{state=\"credited\"} 1\n"),
+        "{metrics}"
+    );
     assert_eq!(shop.app.ledger.stock_level().await.unwrap(), 7);
     assert!(shop.app.ledger.audit().await.unwrap().is_clean());
     shop.app.stop().await;
@@ -182,13 +319,22 @@ async fn bad_notifications_and_orders_get_clear_errors_and_credit_nothing(backen
     let (_, order) = shop.order(&key, serde_json::json!({ "units": 2 })).await;
     let id = order["id"].as_str().expect("id").to_string();
     eventually("the pending notification was processed", || async {
-        shop.app.ledger.notifications(Some(&id)).await.unwrap().iter().any(|n| n.outcome.is_some())
+        shop.app
+            .ledger
+            .notifications(Some(&id))
+            .await
+            .unwrap()
+            .iter()
+            .any(|n| n.outcome.is_some())
     })
     .await;
     let genuine = shop.genuine(&id);
 
     let (status, body) = shop.notify(b"{not json").await;
-    assert_eq!((status.as_u16(), error_code(&body)), (400, "MALFORMED_NOTIFICATION"));
+    assert_eq!(
+        (status.as_u16(), error_code(&body)),
+        (400, "MALFORMED_NOTIFICATION")
+    );
     let mut forged = genuine.clone();
     forged["transaction_status"] = "settlement".into();
     forged["status_code"] = "200".into();
@@ -196,9 +342,18 @@ async fn bad_notifications_and_orders_get_clear_errors_and_credit_nothing(backen
     assert_eq!((status.as_u16(), error_code(&body)), (403, "BAD_SIGNATURE"));
     let mut unknown = genuine.clone();
     unknown["order_id"] = "MTR-00000000000000000000000000000bad".into();
-    unknown["signature_key"] = signature_key("MTR-00000000000000000000000000000bad", "201", "22500.00", SERVER_KEY).into();
+    unknown["signature_key"] = signature_key(
+        "MTR-00000000000000000000000000000bad",
+        "201",
+        "22500.00",
+        SERVER_KEY,
+    )
+    .into();
     let (status, body) = shop.notify(unknown.to_string().as_bytes()).await;
-    assert_eq!((status.as_u16(), error_code(&body)), (404, "ORDER_NOT_FOUND"));
+    assert_eq!(
+        (status.as_u16(), error_code(&body)),
+        (404, "ORDER_NOT_FOUND")
+    );
     let mut cheap = genuine.clone();
     cheap["gross_amount"] = "100.00".into();
     cheap["signature_key"] = signature_key(&id, "201", "100.00", SERVER_KEY).into();
@@ -214,13 +369,38 @@ async fn bad_notifications_and_orders_get_clear_errors_and_credit_nothing(backen
     let (status, _) = shop.notify(replayed.to_string().as_bytes()).await;
     assert_eq!(status.as_u16(), 200);
     eventually("the replay was checked with the gateway", || async {
-        shop.app.ledger.notifications(Some(&id)).await.unwrap().iter().filter(|n| n.outcome.as_deref() == Some("unchanged")).count() >= 2
+        shop.app
+            .ledger
+            .notifications(Some(&id))
+            .await
+            .unwrap()
+            .iter()
+            .filter(|n| n.outcome.as_deref() == Some("unchanged"))
+            .count()
+            >= 2
     })
     .await;
     assert_eq!(shop.state(&id).await, OrderState::Pending);
-    let verdicts: Vec<String> = shop.app.ledger.notifications(None).await.unwrap().into_iter().map(|n| n.verdict).collect();
-    for verdict in ["malformed", "forged", "unknown_order", "wrong_amount", "genuine"] {
-        assert!(verdicts.iter().any(|v| v == verdict), "{verdict} kept: {verdicts:?}");
+    let verdicts: Vec<String> = shop
+        .app
+        .ledger
+        .notifications(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.verdict)
+        .collect();
+    for verdict in [
+        "malformed",
+        "forged",
+        "unknown_order",
+        "wrong_amount",
+        "genuine",
+    ] {
+        assert!(
+            verdicts.iter().any(|v| v == verdict),
+            "{verdict} kept: {verdicts:?}"
+        );
     }
 
     let (status, body) = shop.order(&key, serde_json::json!({ "units": 4 })).await;
@@ -229,20 +409,44 @@ async fn bad_notifications_and_orders_get_clear_errors_and_credit_nothing(backen
     assert_eq!((status.as_u16(), error_code(&body)), (400, "INVALID_UNITS"));
     let (status, body) = shop.order(&key, serde_json::json!({ "units": "2" })).await;
     assert_eq!((status.as_u16(), error_code(&body)), (400, "INVALID_UNITS"));
-    let response = shop.app.client.post(shop.app.url("/api/v1/orders")).bearer_auth(&key).body("{").send().await.unwrap();
+    let response = shop
+        .app
+        .client
+        .post(shop.app.url("/api/v1/orders"))
+        .bearer_auth(&key)
+        .body("{")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 400);
-    let response = shop.app.client.post(shop.app.url("/api/v1/orders")).json(&serde_json::json!({ "units": 1 })).send().await.unwrap();
+    let response = shop
+        .app
+        .client
+        .post(shop.app.url("/api/v1/orders"))
+        .json(&serde_json::json!({ "units": 1 }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 401);
-    for path in [format!("/api/v1/orders/{id}"), format!("/api/v1/orders/{id}/receipt.pdf")] {
+    for path in [
+        format!("/api/v1/orders/{id}"),
+        format!("/api/v1/orders/{id}/receipt.pdf"),
+    ] {
         let response = shop.app.get_with(&other_key, &path).await;
         assert_eq!(response.status(), 404, "{path} of another user");
     }
-    let response = shop.app.get_with(&key, &format!("/api/v1/orders/{id}/receipt.pdf")).await;
+    let response = shop
+        .app
+        .get_with(&key, &format!("/api/v1/orders/{id}/receipt.pdf"))
+        .await;
     assert_eq!(response.status(), 409, "no receipt before the credit");
     // The gateway down at order time: a clear 503, and the stock is back at once.
     shop.sandbox.set_outage(true);
     let (status, body) = shop.order(&key, serde_json::json!({ "units": 1 })).await;
-    assert_eq!((status.as_u16(), error_code(&body)), (503, "GATEWAY_UNAVAILABLE"));
+    assert_eq!(
+        (status.as_u16(), error_code(&body)),
+        (503, "GATEWAY_UNAVAILABLE")
+    );
     shop.sandbox.set_outage(false);
     assert_eq!(shop.app.ledger.stock_level().await.unwrap(), 3);
     assert_eq!(shop.app.quota(&key).await, (0, 0, 0));
@@ -262,24 +466,46 @@ const CHAOS_CONCURRENCY: usize = 16;
 
 async fn a_thousand_orders_through_chaos_credit_every_paid_order_exactly_once(backend: Backend) {
     let started = Instant::now();
-    let chaos = Chaos { drop_per_mille: 150, duplicate_per_mille: 250, delay_ms_max: 40 };
+    let chaos = Chaos {
+        drop_per_mille: 150,
+        duplicate_per_mille: 250,
+        delay_ms_max: 40,
+    };
     let mut shop = open_shop(backend, chaos, 7).await;
     shop.mint(CHAOS_STOCK).await;
     let mut keys = Vec::new();
     for n in 0..CHAOS_USERS {
-        keys.push(shop.app.user_with_key(&format!("buyer{n}@example.com"), 0).await);
+        keys.push(
+            shop.app
+                .user_with_key(&format!("buyer{n}@example.com"), 0)
+                .await,
+        );
     }
     let mut rng = SplitMix64::new(42);
 
     // Orders, 16 at a time; the ones beyond the stock are refused before paying.
-    let requests: Vec<(usize, i64)> = (0..CHAOS_ORDERS).map(|_| (rng.up_to(CHAOS_USERS as u64 - 1) as usize, 1 + rng.up_to(2) as i64)).collect();
+    let requests: Vec<(usize, i64)> = (0..CHAOS_ORDERS)
+        .map(|_| {
+            (
+                rng.up_to(CHAOS_USERS as u64 - 1) as usize,
+                1 + rng.up_to(2) as i64,
+            )
+        })
+        .collect();
     let mut orders: Vec<(String, usize, i64)> = Vec::new();
     let mut refused = 0;
     for chunk in requests.chunks(CHAOS_CONCURRENCY) {
         let answers = futures_join(chunk.iter().map(|&(user, units)| {
             let key = keys[user].1.clone();
             let shop = &shop;
-            async move { (user, units, shop.order(&key, serde_json::json!({ "units": units })).await) }
+            async move {
+                (
+                    user,
+                    units,
+                    shop.order(&key, serde_json::json!({ "units": units }))
+                        .await,
+                )
+            }
         }))
         .await;
         for (user, units, (status, body)) in answers {
@@ -295,8 +521,17 @@ async fn a_thousand_orders_through_chaos_credit_every_paid_order_exactly_once(ba
     }
     let asked: i64 = orders.iter().map(|o| o.2).sum();
     let level = shop.app.ledger.stock_level().await.unwrap();
-    let stock_balance = shop.app.ledger.balance(meterai_ledger::AccountId::STOCK).await.unwrap();
-    assert!(refused > 0 && orders.len() > CHAOS_ORDERS / 2, "{} orders, {refused} refused, {asked} units, stock {level} {stock_balance:?}", orders.len());
+    let stock_balance = shop
+        .app
+        .ledger
+        .balance(meterai_ledger::AccountId::STOCK)
+        .await
+        .unwrap();
+    assert!(
+        refused > 0 && orders.len() > CHAOS_ORDERS / 2,
+        "{} orders, {refused} refused, {asked} units, stock {level} {stock_balance:?}",
+        orders.len()
+    );
 
     // The buyers act in random order; meanwhile attackers and replays, an outage, a restart.
     let mut order_of_play: Vec<usize> = (0..orders.len()).collect();
@@ -317,7 +552,14 @@ async fn a_thousand_orders_through_chaos_credit_every_paid_order_exactly_once(ba
             let addr = shop.app.addr;
             let (dir, location) = shop.app.stop_keeping_data().await;
             let with = shop.payments.clone();
-            shop.app = spawn_app_at(location, dir, meterai_web::UPLOAD_BYTES_MAX, Some(addr), move |s| s.with_payments(with)).await;
+            shop.app = spawn_app_at(
+                location,
+                dir,
+                meterai_web::UPLOAD_BYTES_MAX,
+                Some(addr),
+                move |s| s.with_payments(with),
+            )
+            .await;
         }
         let id = &orders[index].0;
         let roll = rng.up_to(99);
@@ -337,7 +579,8 @@ async fn a_thousand_orders_through_chaos_credit_every_paid_order_exactly_once(ba
         if step % 7 == 0 {
             // A genuine body replayed with another status: verified, confirmed, ignored.
             let mut replay = shop.genuine(id);
-            replay["transaction_status"] = ["settlement", "expire", "deny", "refund", "capture"][rng.up_to(4) as usize].into();
+            replay["transaction_status"] =
+                ["settlement", "expire", "deny", "refund", "capture"][rng.up_to(4) as usize].into();
             let (status, _) = shop.notify(replay.to_string().as_bytes()).await;
             assert_eq!(status, 200);
             attacks.0 += 1;
@@ -356,7 +599,11 @@ async fn a_thousand_orders_through_chaos_credit_every_paid_order_exactly_once(ba
     }
 
     // Let every notification land (or be given up on), then see how far they got alone.
-    eventually("the sandbox has delivered or abandoned every notification", || async { shop.sandbox.stats().in_flight == 0 }).await;
+    eventually(
+        "the sandbox has delivered or abandoned every notification",
+        || async { shop.sandbox.stats().in_flight == 0 },
+    )
+    .await;
     let truth = |id: &str| match shop.sandbox.transaction(id).expect("transaction").status {
         TransactionStatus::Settlement => OrderState::Credited,
         TransactionStatus::Deny => OrderState::Denied,
@@ -371,7 +618,10 @@ async fn a_thousand_orders_through_chaos_credit_every_paid_order_exactly_once(ba
     }
     // Reconciliation settles what the notifications did not (dropped, outage, restart).
     eventually("reconciliation settles every order", || async {
-        shop.payments.reconcile(&shop.app.ledger).await.expect("reconcile");
+        shop.payments
+            .reconcile(&shop.app.ledger)
+            .await
+            .expect("reconcile");
         for (id, _, _) in &orders {
             if shop.state(id).await != truth(id) {
                 return false;
@@ -382,12 +632,20 @@ async fn a_thousand_orders_through_chaos_credit_every_paid_order_exactly_once(ba
     .await;
 
     let ledger = &shop.app.ledger;
-    let mut credited_per_user = vec![0i64; CHAOS_USERS];
+    let mut credited_per_user = [0i64; CHAOS_USERS];
     let (mut credited_units, mut held_units) = (0, 0);
     for (id, user, units) in &orders {
         let order = ledger.order(id).await.unwrap().unwrap();
-        let posted = ledger.transfer(credit_id(order.hold_id)).await.unwrap().is_some();
-        let late = ledger.transfer(late_grant_id(order.hold_id)).await.unwrap().is_some();
+        let posted = ledger
+            .transfer(credit_id(order.hold_id))
+            .await
+            .unwrap()
+            .is_some();
+        let late = ledger
+            .transfer(late_grant_id(order.hold_id))
+            .await
+            .unwrap()
+            .is_some();
         match order.state {
             OrderState::Credited => {
                 assert!(posted ^ late, "{id} credited by exactly one transfer");
@@ -402,15 +660,26 @@ async fn a_thousand_orders_through_chaos_credit_every_paid_order_exactly_once(ba
         }
     }
     for (n, (_, key)) in keys.iter().enumerate() {
-        assert_eq!(shop.app.quota(key).await.0, credited_per_user[n], "buyer{n}'s quota is what they paid for");
+        assert_eq!(
+            shop.app.quota(key).await.0,
+            credited_per_user[n],
+            "buyer{n}'s quota is what they paid for"
+        );
     }
     let stock = ledger.stock_level().await.unwrap();
-    assert_eq!(stock, CHAOS_STOCK - credited_units - held_units, "no unit sold twice or lost");
+    assert_eq!(
+        stock,
+        CHAOS_STOCK - credited_units - held_units,
+        "no unit sold twice or lost"
+    );
     assert!(stock >= 0);
     let report = ledger.audit().await.unwrap();
     assert!(report.is_clean(), "{:?}", report.violations);
     let stats = shop.sandbox.stats();
-    assert!(stats.dropped > 0 && stats.duplicated > 0 && stats.attempts > stats.delivered, "{stats:?}");
+    assert!(
+        stats.dropped > 0 && stats.duplicated > 0 && stats.attempts > stats.delivered,
+        "{stats:?}"
+    );
     eprintln!(
         "chaos on {backend:?}: {} orders ({refused} refused), {by_notifications} settled by notifications alone, \
          {} replays, {} forgeries, sandbox {stats:?}, {:.1} s",
@@ -424,7 +693,9 @@ async fn a_thousand_orders_through_chaos_credit_every_paid_order_exactly_once(ba
 on_both!(a_thousand_orders_through_chaos_credit_every_paid_order_exactly_once);
 
 /// Runs futures concurrently on this task and returns their outputs in order.
-async fn futures_join<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+async fn futures_join<F: std::future::Future>(
+    futures: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
     let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
     let mut outputs: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
     std::future::poll_fn(|cx| {
@@ -437,9 +708,15 @@ async fn futures_join<F: std::future::Future>(futures: impl IntoIterator<Item = 
                 }
             }
         }
-        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
     })
     .await;
-    outputs.into_iter().map(|o| o.expect("every future finished")).collect()
+    outputs
+        .into_iter()
+        .map(|o| o.expect("every future finished"))
+        .collect()
 }
-

@@ -71,7 +71,10 @@ pub enum GatewayError {
 /// A payment gateway.
 pub trait PaymentGateway: Send + Sync {
     /// Opens a transaction for an order.
-    fn create_transaction<'a>(&'a self, request: &'a NewTransaction) -> GatewayFuture<'a, OpenedTransaction>;
+    fn create_transaction<'a>(
+        &'a self,
+        request: &'a NewTransaction,
+    ) -> GatewayFuture<'a, OpenedTransaction>;
     /// The transaction of an order; `None` if the gateway has none.
     fn status<'a>(&'a self, order_id: &'a str) -> GatewayFuture<'a, Option<TransactionStatus>>;
 }

@@ -8,7 +8,10 @@ use meterai_core::Rupiah;
 use meterai_core::midtrans::{parse_gross_amount, signature_matches};
 use serde::Deserialize;
 
-use super::gateway::{GatewayError, GatewayFuture, NewTransaction, OpenedTransaction, PaymentGateway, TransactionStatus};
+use super::gateway::{
+    GatewayError, GatewayFuture, NewTransaction, OpenedTransaction, PaymentGateway,
+    TransactionStatus,
+};
 
 /// How long one call to the gateway may take, in seconds (Midtrans answers in well under one).
 pub const GATEWAY_TIMEOUT_SECS: u64 = 10;
@@ -50,14 +53,18 @@ impl Midtrans {
 
     async fn read(response: reqwest::Response) -> Result<(u16, serde_json::Value), GatewayError> {
         let status = response.status().as_u16();
-        let bytes = response.bytes().await.map_err(|e| GatewayError::Unavailable(e.to_string()))?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
         if bytes.len() > GATEWAY_RESPONSE_BYTES_MAX {
             return Err(GatewayError::BadResponse(format!("{} bytes", bytes.len())));
         }
         if status >= 500 {
             return Err(GatewayError::Unavailable(format!("HTTP {status}")));
         }
-        let json = serde_json::from_slice(&bytes).map_err(|e| GatewayError::BadResponse(format!("HTTP {status}: {e}")))?;
+        let json = serde_json::from_slice(&bytes)
+            .map_err(|e| GatewayError::BadResponse(format!("HTTP {status}: {e}")))?;
         Ok((status, json))
     }
 
@@ -69,24 +76,43 @@ impl Midtrans {
         if let Some(finish) = &request.finish_url {
             body["callbacks"] = serde_json::json!({ "finish": finish });
         }
-        let url = format!("{}/snap/v1/transactions", self.config.snap_base.trim_end_matches('/'));
-        let mut call = self.client.post(url).basic_auth(&self.config.server_key, Some("")).json(&body);
+        let url = format!(
+            "{}/snap/v1/transactions",
+            self.config.snap_base.trim_end_matches('/')
+        );
+        let mut call = self
+            .client
+            .post(url)
+            .basic_auth(&self.config.server_key, Some(""))
+            .json(&body);
         if let Some(notify) = &request.notification_url {
             call = call.header("X-Override-Notification", notify);
         }
-        let response = call.send().await.map_err(|e| GatewayError::Unavailable(e.to_string()))?;
+        let response = call
+            .send()
+            .await
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
         let (status, json) = Self::read(response).await?;
         if !(200..300).contains(&status) {
-            return Err(GatewayError::Refused { status, message: json["error_messages"].to_string() });
+            return Err(GatewayError::Refused {
+                status,
+                message: json["error_messages"].to_string(),
+            });
         }
         match (json["token"].as_str(), json["redirect_url"].as_str()) {
-            (Some(token), Some(redirect_url)) => Ok(OpenedTransaction { token: token.to_string(), redirect_url: redirect_url.to_string() }),
+            (Some(token), Some(redirect_url)) => Ok(OpenedTransaction {
+                token: token.to_string(),
+                redirect_url: redirect_url.to_string(),
+            }),
             _ => Err(GatewayError::BadResponse("no token or redirect_url".into())),
         }
     }
 
     async fn get_status(&self, order_id: &str) -> Result<Option<TransactionStatus>, GatewayError> {
-        let url = format!("{}/v2/{order_id}/status", self.config.api_base.trim_end_matches('/'));
+        let url = format!(
+            "{}/v2/{order_id}/status",
+            self.config.api_base.trim_end_matches('/')
+        );
         let response = self
             .client
             .get(url)
@@ -100,25 +126,35 @@ impl Midtrans {
             return Ok(None);
         }
         if !(200..300).contains(&status) {
-            return Err(GatewayError::Refused { status, message: json["status_message"].to_string() });
+            return Err(GatewayError::Refused {
+                status,
+                message: json["status_message"].to_string(),
+            });
         }
         let text = |name: &str| json[name].as_str().map(str::to_string);
         let gross = text("gross_amount").and_then(|g| parse_gross_amount(&g));
         match (text("order_id"), text("transaction_status"), gross) {
-            (Some(order_id), Some(transaction_status), Some(gross_amount)) => Ok(Some(TransactionStatus {
-                order_id,
-                transaction_status,
-                fraud_status: text("fraud_status"),
-                gross_amount,
-                payment_type: text("payment_type"),
-            })),
-            _ => Err(GatewayError::BadResponse("status without order_id, transaction_status or gross_amount".into())),
+            (Some(order_id), Some(transaction_status), Some(gross_amount)) => {
+                Ok(Some(TransactionStatus {
+                    order_id,
+                    transaction_status,
+                    fraud_status: text("fraud_status"),
+                    gross_amount,
+                    payment_type: text("payment_type"),
+                }))
+            }
+            _ => Err(GatewayError::BadResponse(
+                "status without order_id, transaction_status or gross_amount".into(),
+            )),
         }
     }
 }
 
 impl PaymentGateway for Midtrans {
-    fn create_transaction<'a>(&'a self, request: &'a NewTransaction) -> GatewayFuture<'a, OpenedTransaction> {
+    fn create_transaction<'a>(
+        &'a self,
+        request: &'a NewTransaction,
+    ) -> GatewayFuture<'a, OpenedTransaction> {
         Box::pin(self.create(request))
     }
 
@@ -153,7 +189,13 @@ impl Notification {
 
     /// Whether the signature is ours (constant-time comparison).
     pub fn is_signed_with(&self, server_key: &str) -> bool {
-        signature_matches(&self.signature_key, &self.order_id, &self.status_code, &self.gross_amount, server_key)
+        signature_matches(
+            &self.signature_key,
+            &self.order_id,
+            &self.status_code,
+            &self.gross_amount,
+            server_key,
+        )
     }
 
     /// The amount, if it is a whole-rupiah amount.

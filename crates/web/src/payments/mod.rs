@@ -94,6 +94,9 @@ pub enum Confirmed {
     Mismatch,
     /// The gateway did not answer; reconciliation asks again later.
     Unreachable,
+    /// Another confirmation of this order was running in this process: it runs once more
+    /// when done, instead of this one.
+    Coalesced,
 }
 
 impl Confirmed {
@@ -106,6 +109,7 @@ impl Confirmed {
             Confirmed::Unchanged => "unchanged".into(),
             Confirmed::Mismatch => "gateway status does not match the order".into(),
             Confirmed::Unreachable => "gateway unreachable".into(),
+            Confirmed::Coalesced => "coalesced with a confirmation in progress".into(),
         }
     }
 }
@@ -136,18 +140,30 @@ pub struct Payments {
 
 impl std::fmt::Debug for Payments {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Payments").field("config.notification_path", &self.config.notification_path).finish()
+        f.debug_struct("Payments")
+            .field("config.notification_path", &self.config.notification_path)
+            .finish()
     }
 }
 
 impl From<OrderError> for ApiError {
     fn from(e: OrderError) -> ApiError {
         match e {
-            OrderError::InvalidUnits { .. } | OrderError::PriceOverflow { .. } => ApiError::bad_request("INVALID_UNITS", e.to_string()),
-            OrderError::NotFound(_) => ApiError::NotFound { code: "ORDER_NOT_FOUND", message: e.to_string() },
-            OrderError::Ledger(meterai_ledger::LedgerError::InsufficientStock { available, requested }) => ApiError::Conflict {
+            OrderError::InvalidUnits { .. } | OrderError::PriceOverflow { .. } => {
+                ApiError::bad_request("INVALID_UNITS", e.to_string())
+            }
+            OrderError::NotFound(_) => ApiError::NotFound {
+                code: "ORDER_NOT_FOUND",
+                message: e.to_string(),
+            },
+            OrderError::Ledger(meterai_ledger::LedgerError::InsufficientStock {
+                available,
+                requested,
+            }) => ApiError::Conflict {
                 code: "OUT_OF_STOCK",
-                message: format!("only {available} units in stock, {requested} ordered: nothing was charged"),
+                message: format!(
+                    "only {available} units in stock, {requested} ordered: nothing was charged"
+                ),
             },
             OrderError::Ledger(other) => ApiError::from(other),
         }
@@ -156,22 +172,37 @@ impl From<OrderError> for ApiError {
 
 impl From<GatewayError> for ApiError {
     fn from(e: GatewayError) -> ApiError {
-        ApiError::GatewayUnavailable { detail: e.to_string() }
+        ApiError::GatewayUnavailable {
+            detail: e.to_string(),
+        }
     }
 }
 
 impl Payments {
     /// The buying side over `gateway`.
     pub fn new(config: PaymentsConfig, gateway: Arc<dyn PaymentGateway>) -> Payments {
-        Payments { config, gateway, confirming: Mutex::new(HashMap::new()) }
+        Payments {
+            config,
+            gateway,
+            confirming: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Creates an order for `units`: holds the stock (refused before paying if there is too
     /// little), opens the gateway's transaction and returns the order (state `pending`, with
     /// the payment page's URL). If the gateway cannot be reached the order is cancelled at
     /// once and its stock returned.
-    pub async fn create_order(&self, ledger: &Ledger, ids: &dyn crate::IdSource, public_url: &str, user: &User, units: i64) -> Result<Order, ApiError> {
-        let hold_id = ids.next_id().ok_or_else(|| ApiError::internal("no randomness for an order id"))?;
+    pub async fn create_order(
+        &self,
+        ledger: &Ledger,
+        ids: &dyn crate::IdSource,
+        public_url: &str,
+        user: &User,
+        units: i64,
+    ) -> Result<Order, ApiError> {
+        let hold_id = ids
+            .next_id()
+            .ok_or_else(|| ApiError::internal("no randomness for an order id"))?;
         let new = NewOrder {
             hold_id,
             units,
@@ -190,10 +221,16 @@ impl Payments {
             finish_url: Some(format!("{base}/orders/{}", order.id)),
         };
         match self.gateway.create_transaction(&request).await {
-            Ok(opened) => Ok(ledger.order_submitted(&order.id, &opened.token, &opened.redirect_url).await?.order().clone()),
+            Ok(opened) => Ok(ledger
+                .order_submitted(&order.id, &opened.token, &opened.redirect_url)
+                .await?
+                .order()
+                .clone()),
             Err(e) => {
                 // Nobody can pay this order: give the stock back now rather than at timeout.
-                ledger.order_closed(&order.id, OrderState::Cancelled, "gateway unavailable").await?;
+                ledger
+                    .order_closed(&order.id, OrderState::Cancelled, "gateway unavailable")
+                    .await?;
                 Err(e.into())
             }
         }
@@ -204,28 +241,36 @@ impl Payments {
     /// nodes may run it at the same time (every step is idempotent).
     pub async fn confirm(&self, ledger: &Ledger, order_id: &str) -> Result<Confirmed, OrderError> {
         {
-            let mut running = self.confirming.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut running = self
+                .confirming
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if let Some(again) = running.get_mut(order_id) {
                 *again = true;
-                return Ok(Confirmed::Unchanged);
+                return Ok(Confirmed::Coalesced);
             }
             running.insert(order_id.to_string(), false);
         }
-        let result = loop {
+        loop {
             let result = self.confirm_once(ledger, order_id).await;
-            let mut running = self.confirming.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut running = self
+                .confirming
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if result.is_ok() && running.get(order_id) == Some(&true) {
                 running.insert(order_id.to_string(), false);
                 continue;
             }
             running.remove(order_id);
             break result;
-        };
-        result
+        }
     }
 
     async fn confirm_once(&self, ledger: &Ledger, order_id: &str) -> Result<Confirmed, OrderError> {
-        let order = ledger.order(order_id).await?.ok_or_else(|| OrderError::NotFound(order_id.to_string()))?;
+        let order = ledger
+            .order(order_id)
+            .await?
+            .ok_or_else(|| OrderError::NotFound(order_id.to_string()))?;
         if order.state == OrderState::Paid {
             // Confirmed before; only the credit is missing (a crash, or no stock then).
             return Ok(crediting(ledger.credit_order(&order).await?));
@@ -243,20 +288,35 @@ impl Payments {
         let Some(status) = status else {
             // The gateway never got the transaction: once nobody can pay any more, cancel.
             if order.state == OrderState::Created && ledger.clock().now() >= order.pay_by {
-                ledger.order_closed(order_id, OrderState::Cancelled, "no transaction at the gateway").await?;
+                ledger
+                    .order_closed(
+                        order_id,
+                        OrderState::Cancelled,
+                        "no transaction at the gateway",
+                    )
+                    .await?;
                 return Ok(Confirmed::Closed(OrderState::Cancelled));
             }
             ledger.order_checked(order_id, None).await?;
             return Ok(Confirmed::Unchanged);
         };
         if status.order_id != order.id || status.gross_amount != order.gross_amount {
-            tracing::error!(order = order_id, gateway_amount = status.gross_amount.0, "gateway status does not match the order");
+            tracing::error!(
+                order = order_id,
+                gateway_amount = status.gross_amount.0,
+                "gateway status does not match the order"
+            );
             return Ok(Confirmed::Mismatch);
         }
         self.apply(ledger, &order, &status).await
     }
 
-    async fn apply(&self, ledger: &Ledger, order: &Order, status: &TransactionStatus) -> Result<Confirmed, OrderError> {
+    async fn apply(
+        &self,
+        ledger: &Ledger,
+        order: &Order,
+        status: &TransactionStatus,
+    ) -> Result<Confirmed, OrderError> {
         let fraud = status.fraud_status.as_deref();
         let said = status.transaction_status.as_str();
         let closed = |state| async move {
@@ -264,10 +324,16 @@ impl Payments {
             Ok::<_, OrderError>(Confirmed::Closed(moved.order().state))
         };
         match said {
-            "settlement" => Ok(crediting(ledger.order_paid(&order.id, said, status.payment_type.as_deref()).await?)),
-            "capture" if fraud.is_none() || fraud == Some("accept") => {
-                Ok(crediting(ledger.order_paid(&order.id, said, status.payment_type.as_deref()).await?))
-            }
+            "settlement" => Ok(crediting(
+                ledger
+                    .order_paid(&order.id, said, status.payment_type.as_deref())
+                    .await?,
+            )),
+            "capture" if fraud.is_none() || fraud == Some("accept") => Ok(crediting(
+                ledger
+                    .order_paid(&order.id, said, status.payment_type.as_deref())
+                    .await?,
+            )),
             "capture" if fraud == Some("deny") => closed(OrderState::Denied).await,
             "deny" | "failure" => closed(OrderState::Denied).await,
             "cancel" => closed(OrderState::Cancelled).await,
@@ -286,13 +352,21 @@ impl Payments {
 
     /// One reconciliation pass: asks the gateway about every open order unchanged for
     /// `reconcile_after_ms` and settles it. Safe on several nodes at once.
-    pub async fn reconcile(self: &Arc<Self>, ledger: &Ledger) -> Result<ReconcileReport, OrderError> {
-        let before = ledger.clock().now().plus_millis(-self.config.reconcile_after_ms);
+    pub async fn reconcile(
+        self: &Arc<Self>,
+        ledger: &Ledger,
+    ) -> Result<ReconcileReport, OrderError> {
+        let before = ledger
+            .clock()
+            .now()
+            .plus_millis(-self.config.reconcile_after_ms);
         let orders = ledger.open_orders(before, RECONCILE_BATCH_MAX).await?;
         let semaphore = Arc::new(tokio::sync::Semaphore::new(RECONCILE_CONCURRENCY_MAX));
         let mut tasks = tokio::task::JoinSet::new();
         for order in orders {
-            let Ok(permit) = semaphore.clone().acquire_owned().await else { break };
+            let Ok(permit) = semaphore.clone().acquire_owned().await else {
+                break;
+            };
             let (this, ledger) = (self.clone(), ledger.clone());
             tasks.spawn(async move {
                 let result = this.confirm(&ledger, &order.id).await;
@@ -331,7 +405,9 @@ impl Payments {
             loop {
                 ticker.tick().await;
                 match this.reconcile(&ledger).await {
-                    Ok(report) if report.checked > 0 => tracing::info!(?report, "reconciled open orders"),
+                    Ok(report) if report.checked > 0 => {
+                        tracing::info!(?report, "reconciled open orders")
+                    }
                     Ok(_) => {}
                     Err(e) => tracing::warn!("reconciliation pass failed: {e}"),
                 }

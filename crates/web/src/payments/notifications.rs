@@ -29,30 +29,57 @@ pub async fn receive(State(state): State<AppState>, body: Bytes) -> Response {
 }
 
 async fn receive_inner(state: &AppState, body: &[u8]) -> Result<(), ApiError> {
-    let payments = state.payments().ok_or_else(|| ApiError::not_found("payment gateway"))?;
+    let payments = state
+        .payments()
+        .ok_or_else(|| ApiError::not_found("payment gateway"))?;
     let hash = sha256(body);
     let keep = |order_id: Option<&str>, status: Option<&str>, verdict: Verdict| {
         let ledger = state.ledger.clone();
         let body = body.to_vec();
         let (order_id, status) = (order_id.map(str::to_string), status.map(str::to_string));
-        async move { ledger.store_notification(&body, &hash, order_id.as_deref(), status.as_deref(), verdict).await }
+        async move {
+            ledger
+                .store_notification(
+                    &body,
+                    &hash,
+                    order_id.as_deref(),
+                    status.as_deref(),
+                    verdict,
+                )
+                .await
+        }
     };
     let Some(n) = Notification::parse(body) else {
         keep(None, None, Verdict::Malformed).await?;
-        return Err(ApiError::bad_request("MALFORMED_NOTIFICATION", "not a payment notification (JSON with order_id, status_code, gross_amount, signature_key, transaction_status)"));
+        return Err(ApiError::bad_request(
+            "MALFORMED_NOTIFICATION",
+            "not a payment notification (JSON with order_id, status_code, gross_amount, signature_key, transaction_status)",
+        ));
     };
-    let (order_id, status) = (Some(n.order_id.as_str()), Some(n.transaction_status.as_str()));
+    let (order_id, status) = (
+        Some(n.order_id.as_str()),
+        Some(n.transaction_status.as_str()),
+    );
     if !n.is_signed_with(&payments.config.server_key) {
         keep(order_id, status, Verdict::Forged).await?;
-        return Err(ApiError::Forbidden { code: "BAD_SIGNATURE", message: "the signature_key does not match".into() });
+        return Err(ApiError::Forbidden {
+            code: "BAD_SIGNATURE",
+            message: "the signature_key does not match".into(),
+        });
     }
     let Some(order) = state.ledger.order(&n.order_id).await? else {
         keep(order_id, status, Verdict::UnknownOrder).await?;
-        return Err(ApiError::NotFound { code: "ORDER_NOT_FOUND", message: format!("no order {}", n.order_id) });
+        return Err(ApiError::NotFound {
+            code: "ORDER_NOT_FOUND",
+            message: format!("no order {}", n.order_id),
+        });
     };
     if n.amount() != Some(order.gross_amount) {
         keep(order_id, status, Verdict::WrongAmount).await?;
-        return Err(ApiError::Refused { code: "WRONG_AMOUNT".into(), message: format!("gross_amount {} is not the order's", n.gross_amount) });
+        return Err(ApiError::Refused {
+            code: "WRONG_AMOUNT".into(),
+            message: format!("gross_amount {} is not the order's", n.gross_amount),
+        });
     }
     match keep(order_id, status, Verdict::Genuine).await? {
         Stored::Duplicate(_) => {}
@@ -60,13 +87,19 @@ async fn receive_inner(state: &AppState, body: &[u8]) -> Result<(), ApiError> {
             let state = state.clone();
             let order_id = order.id.clone();
             tokio::spawn(async move {
-                let Some(payments) = state.payments() else { return };
+                let Some(payments) = state.payments() else {
+                    return;
+                };
                 let _running = state.in_flight.enter();
                 let outcome = match payments.confirm(&state.ledger, &order_id).await {
                     Ok(confirmed) => confirmed.describe(),
                     Err(e) => format!("error [{}]: {e}", e.code()),
                 };
-                if let Err(e) = state.ledger.notification_processed(inbox_id, &outcome).await {
+                if let Err(e) = state
+                    .ledger
+                    .notification_processed(inbox_id, &outcome)
+                    .await
+                {
                     tracing::warn!(order = order_id, "recording a notification's outcome: {e}");
                 }
             });

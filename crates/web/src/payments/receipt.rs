@@ -62,11 +62,18 @@ impl Receipt {
             format!("Pembeli / Buyer: {}", self.buyer_email),
             format!("Jumlah / Units: {} x Rp {}", self.units, self.unit_price),
             format!("Biaya / Fee: Rp {}", self.fee),
-            format!("Total dibayar / Total paid: Rp {} (IDR {})", self.total, format_gross_amount(meterai_core::Rupiah(self.total))),
+            format!(
+                "Total dibayar / Total paid: Rp {} (IDR {})",
+                self.total,
+                format_gross_amount(meterai_core::Rupiah(self.total))
+            ),
             format!("Metode / Method: {}", self.payment_type),
             format!("Dibayar / Paid: {}", self.paid_at),
             format!("Dikreditkan / Credited: {}", self.credited_at),
-            format!("Transfer buku besar / Ledger transfer: {}", self.credit_transfer),
+            format!(
+                "Transfer buku besar / Ledger transfer: {}",
+                self.credit_transfer
+            ),
         ]
     }
 }
@@ -109,11 +116,19 @@ pub fn pdf(receipt: &Receipt) -> Vec<u8> {
         out.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", i + 1).as_bytes());
     }
     let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
     for offset in offsets {
         out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
     }
-    out.extend_from_slice(format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes());
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
     out
 }
 
