@@ -4,6 +4,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -18,6 +19,16 @@ use crate::time::iso8601;
 
 /// Largest order request body, in bytes (`{"units": N}`).
 pub const ORDER_REQUEST_BYTES_MAX: usize = 1024;
+
+/// A body that could not be read: over `limit_bytes` (413 `TOO_LARGE`, JSON like every other
+/// error) or broken off.
+pub fn body_error(rejection: BytesRejection, limit_bytes: usize) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::TooLarge { limit_bytes }
+    } else {
+        ApiError::bad_request("BAD_BODY", rejection.body_text())
+    }
+}
 
 /// An order as the API shows it.
 pub fn order_json(order: &Order) -> serde_json::Value {

@@ -9,6 +9,7 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::response::{IntoResponse, Response};
 use meterai_ledger::payments_inbox::{Stored, Verdict};
 
@@ -21,7 +22,11 @@ use crate::error::ApiError;
 pub const NOTIFICATION_BYTES_MAX: usize = 16 * 1024;
 
 /// Receives one notification.
-pub async fn receive(State(state): State<AppState>, body: Bytes) -> Response {
+pub async fn receive(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => return super::api::body_error(e, NOTIFICATION_BYTES_MAX).into_response(),
+    };
     match receive_inner(&state, &body).await {
         Ok(()) => Json(serde_json::json!({ "status": "received" })).into_response(),
         Err(e) => e.into_response(),
