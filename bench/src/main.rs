@@ -6,6 +6,7 @@
 //! process of this same binary. Prints a Markdown section; `--write FILE` also puts it into FILE
 //! under `## Stamping engine`.
 
+mod http;
 mod inputs;
 mod measure;
 mod options;
@@ -60,7 +61,17 @@ pub struct BigResult {
 }
 
 fn main() -> ExitCode {
-    let opts = match options::parse(std::env::args().skip(1)) {
+    let mut args = std::env::args().skip(1).peekable();
+    if args.peek().map(String::as_str) == Some("http") {
+        return match http::run(args.skip(1).collect()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("stamp-bench http: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let opts = match options::parse(args) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("stamp-bench: {e}\n\n{}", options::USAGE);

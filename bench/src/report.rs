@@ -123,20 +123,26 @@ pub fn section(r: &Report<'_>) -> String {
     s
 }
 
-/// Replaces (or appends) the section in `path`, keeping every other section as it is.
+/// Replaces (or appends) the engine's section in `path`, keeping every other section as it is.
 pub fn write_section(path: &Path, section: &str) -> Result<(), String> {
+    write_named_section(path, SECTION_HEADING, section)
+}
+
+/// Replaces (or appends) the section headed `heading` (a `## ` line) in `path`, keeping every
+/// other section as it is.
+pub fn write_named_section(path: &Path, heading: &str, section: &str) -> Result<(), String> {
     let old = match std::fs::read_to_string(path) {
         Ok(s) => s,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => "# Benchmarks\n".to_string(),
         Err(e) => return Err(format!("reading {}: {e}", path.display())),
     };
-    let new = match old.find(&format!("{SECTION_HEADING}\n")) {
+    let new = match old.find(&format!("{heading}\n")) {
         Some(start) => {
-            let after = start + SECTION_HEADING.len();
+            let after = start + heading.len();
             let end = old[after..].find("\n## ").map(|i| after + i + 1).unwrap_or(old.len());
             format!("{}{}\n{}", &old[..start], section.trim_end(), if end < old.len() { format!("\n{}", &old[end..]) } else { String::new() })
         }
-        None => format!("{}\n{}\n", old.trim_end(), section.trim_end()),
+        None => format!("{}\n\n{}\n", old.trim_end(), section.trim_end()),
     };
     std::fs::write(path, new).map_err(|e| format!("writing {}: {e}", path.display()))
 }
@@ -149,18 +155,18 @@ fn size(bytes: u64) -> String {
     if bytes >= 1 << 20 { format!("{:.1} MB", bytes as f64 / (1 << 20) as f64) } else { format!("{:.0} KB", bytes as f64 / 1024.0) }
 }
 
-fn cores() -> usize {
+pub fn cores() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
-fn cpu_model() -> String {
+pub fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| c.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|m| m.trim().to_string()))
         .unwrap_or_else(|| "unknown CPU".into())
 }
 
-fn date_utc() -> String {
+pub fn date_utc() -> String {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     // "D:YYYYMMDDHHmmSS+00'00'" -> "YYYY-MM-DD HH:MM UTC"
     let d = meterai_stamp::engine::pdf_date(now);

@@ -18,11 +18,7 @@ pub fn signature_key(
     for part in [order_id, status_code, gross_amount, server_key] {
         hasher.update(part.as_bytes());
     }
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::hex::encode(&hasher.finalize())
 }
 
 /// Whether `given` is the signature for these fields, compared in constant time (a timing
@@ -68,10 +64,7 @@ mod tests {
     #[test]
     fn the_signature_is_sha512_hex_of_the_four_fields_concatenated() {
         let sig = signature_key("MTR-1", "200", "10000.00", "key");
-        let expected: String = Sha512::digest(b"MTR-120010000.00key")
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let expected = crate::hex::encode(&Sha512::digest(b"MTR-120010000.00key"));
         assert_eq!(sig, expected);
         assert!(signature_matches(&sig, "MTR-1", "200", "10000.00", "key"));
         assert!(!signature_matches(&sig, "MTR-1", "201", "10000.00", "key"));

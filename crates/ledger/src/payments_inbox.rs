@@ -143,13 +143,8 @@ impl Ledger {
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let body_hex: String = row.try_get(1)?;
-            let body = (0..body_hex.len() / 2)
-                .filter_map(|i| {
-                    body_hex
-                        .get(2 * i..2 * i + 2)
-                        .and_then(|b| u8::from_str_radix(b, 16).ok())
-                })
-                .collect();
+            let body = meterai_core::hex::decode(&body_hex)
+                .ok_or_else(|| crate::StoreError::corrupt(format!("payment_notifications/{}", row.try_get::<i64, _>(0).unwrap_or(-1)), "body is not hex"))?;
             out.push(InboxEntry {
                 id: row.try_get(0)?,
                 body,

@@ -279,7 +279,7 @@ impl Ledger {
         let Some(row) = row else { return Ok(None) };
         let text: Option<String> = row.try_get(0)?;
         let text = text.ok_or_else(|| StoreError::corrupt(format!("stampings/{id}"), "stamped without a tail"))?;
-        Ok(Some(unhex(&text).ok_or_else(|| StoreError::corrupt(format!("stampings/{id}"), "bad tail_hex"))?))
+        Ok(Some(meterai_core::hex::decode(&text).ok_or_else(|| StoreError::corrupt(format!("stampings/{id}"), "bad tail_hex"))?))
     }
 
     /// The user's stampings, newest first: at most `limit` (capped at [`STAMPINGS_PAGE_MAX`])
@@ -298,10 +298,3 @@ impl Ledger {
     }
 }
 
-/// Parses lowercase or uppercase hex of any even length.
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) || !text.is_ascii() {
-        return None;
-    }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
-}

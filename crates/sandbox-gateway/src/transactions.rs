@@ -169,9 +169,8 @@ impl Shared {
 
     fn random_hex(&self, bytes: usize) -> String {
         let mut rng = lock(&self.rng);
-        (0..bytes)
-            .map(|_| format!("{:02x}", rng.up_to(255)))
-            .collect()
+        let random: Vec<u8> = (0..bytes).map(|_| rng.next_u64().to_le_bytes()[0]).collect();
+        meterai_core::hex::encode(&random)
     }
 
     /// Records a new pending transaction and notifies `pending`.

@@ -11,9 +11,7 @@ use sha2::{Digest, Sha256};
 pub const BLOBS_DIR: &str = "blobs";
 
 /// Lowercase hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use meterai_core::hex::encode as hex;
 
 /// SHA-256 of bytes.
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
