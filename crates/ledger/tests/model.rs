@@ -321,10 +321,10 @@ async fn run_case(kind: Kind, steps: Vec<Step>) -> Result<(), TestCaseError> {
                     reservations.push(r.id);
                 }
             }
-            if let (Request::Hold(h), "OK") = (&request, actual) {
-                if !holds.contains(&h.id) {
-                    holds.push(h.id);
-                }
+            if let (Request::Hold(h), "OK") = (&request, actual)
+                && !holds.contains(&h.id)
+            {
+                holds.push(h.id);
             }
             history.push(request);
         }
