@@ -58,9 +58,12 @@ impl GatewayArgs {
     /// The orders' settings.
     pub fn payments_config(&self, server_key: &str) -> anyhow::Result<PaymentsConfig> {
         anyhow::ensure!(self.order_fee >= 0, "--order-fee must not be negative");
+        // The stock hold lasts the window plus the grace, and a hold lasts at most a day.
+        let grace_ms = meterai_web::payments::DEFAULT_HOLD_GRACE_MS;
+        let longest = (meterai_ledger::RESERVE_TIMEOUT_MS_MAX - grace_ms) / 60_000;
         anyhow::ensure!(
-            self.pay_within_minutes >= 1,
-            "--pay-within-minutes must be at least 1"
+            (1..=longest).contains(&self.pay_within_minutes),
+            "--pay-within-minutes must be between 1 and {longest}"
         );
         anyhow::ensure!(
             self.notification_path.starts_with('/'),
