@@ -85,3 +85,35 @@ fn admin_mints_grants_and_audits_on_postgres_with_a_database_url() {
     })
     .unwrap();
 }
+
+#[test]
+fn admin_user_create_sets_an_argon2id_password_and_a_role_the_portal_accepts() {
+    let dir: PathBuf = std::env::temp_dir().join(format!("meterai-admin-user-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let storage = ["--data-dir".to_string(), dir.display().to_string()];
+    let storage: Vec<&str> = storage.iter().map(String::as_str).collect();
+    let out = meterai(&storage, &["admin", "user", "create", "--email", "Admin@Example.id", "--password", "sangat-rahasia", "--role", "admin"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("created user admin@example.id (role admin"), "{}", text(&out));
+
+    let short = meterai(&storage, &["admin", "user", "create", "--email", "x@example.id", "--password", "short"]);
+    assert!(!short.status.success(), "a too-short password is refused: {}", text(&short));
+    let bad_role = meterai(&storage, &["admin", "user", "create", "--email", "x@example.id", "--password", "long-enough", "--role", "root"]);
+    assert!(!bad_role.status.success());
+
+    let location = dir.join("meterai.sqlite3").display().to_string();
+    meterai_ledger::block_on(async {
+        let store = meterai_ledger::Store::open(&location).await.expect("open");
+        let ledger = meterai_ledger::Ledger::start(store, std::sync::Arc::new(meterai_core::SystemClock), meterai_ledger::LedgerConfig::default()).await.expect("ledger");
+        let found = ledger.credentials("admin@example.id").await.expect("lookup").expect("the user exists");
+        assert_eq!(found.role, meterai_ledger::Role::Admin);
+        let hash = found.password_hash.expect("a password hash");
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+        assert!(meterai_web::password::verify("sangat-rahasia", &hash));
+        assert!(!meterai_web::password::verify("sangat-rahasiA", &hash));
+        assert!(ledger.credentials("x@example.id").await.expect("lookup").is_none(), "refused commands created nobody");
+        ledger.store().close().await;
+    })
+    .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

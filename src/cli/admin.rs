@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use meterai_core::SystemClock;
-use meterai_ledger::{Grant, Ledger, LedgerConfig, Mint, Store, TransferId};
+use meterai_ledger::{Grant, Ledger, LedgerConfig, Mint, Role, Store, TransferId};
 
 use crate::cli::storage::StorageArgs;
 
@@ -90,11 +90,18 @@ enum StockCommand {
 
 #[derive(Debug, clap::Subcommand)]
 enum UserCommand {
-    /// Create a user (passwords come with the web service).
+    /// Create a user, or set an existing user's password and role.
     Create {
         /// The user's e-mail address.
         #[arg(long)]
         email: String,
+        /// The password to log in to the portal with (Argon2id-hashed; without it the user
+        /// can claim the address by registering).
+        #[arg(long)]
+        password: Option<String>,
+        /// user, agent or admin.
+        #[arg(long, default_value = "user", value_parser = ["user", "agent", "admin"])]
+        role: String,
     },
     /// Show a user's quota and history.
     Show {
@@ -149,9 +156,28 @@ async fn execute(ledger: &Ledger, command: AdminSubcommand) -> anyhow::Result<Ex
             println!("granted {} units to {} (transfer {})", receipt.transfer.amount, owner.email, receipt.transfer.id);
             println!("{} now has {available} units; stock: {} units", owner.email, ledger.stock_level().await?);
         }
-        AdminSubcommand::User(UserCommand::Create { email }) => {
+        AdminSubcommand::User(UserCommand::Create { email, password, role }) => {
+            let role = Role::parse(&role).context("--role must be user, agent or admin")?;
+            // Checked and hashed before anything is written: a refused command creates nobody.
+            let hash = match password {
+                Some(password) => {
+                    meterai_web::password::check_new_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+                    let salt = TransferId::random().context("no randomness for a salt")?.0.to_be_bytes();
+                    Some(meterai_web::password::hash(&password, &salt).map_err(|e| anyhow::anyhow!("hashing: {e}"))?)
+                }
+                None if role != Role::User => anyhow::bail!("--role {} needs --password", role.as_str()),
+                None => None,
+            };
             let (user, created) = ledger.create_user(&email).await?;
-            println!("{} user {} (quota {})", if created { "created" } else { "existing" }, user.email, user.quota_account);
+            if let Some(hash) = &hash {
+                ledger.set_credentials(&user, hash, role).await?;
+            }
+            let verb = match (created, hash.is_some()) {
+                (true, _) => "created",
+                (false, true) => "updated",
+                (false, false) => "existing",
+            };
+            println!("{verb} user {} (role {}, quota {})", user.email, role.as_str(), user.quota_account);
         }
         AdminSubcommand::User(UserCommand::Show { email }) => {
             let user = ledger.user_by_email(&email).await?.with_context(|| format!("no user {email}"))?;

@@ -9,12 +9,15 @@ use std::time::Duration;
 use anyhow::Context;
 use meterai_core::SystemClock;
 use meterai_ledger::{Ledger, LedgerConfig, Store};
-use meterai_web::{AppState, OsRandomIds, UPLOAD_BYTES_MAX, WebConfig};
+use meterai_web::{AppState, DOWNLOAD_RETENTION_DAYS, OsRandomIds, UPLOAD_BYTES_MAX, WebConfig};
 
 use crate::cli::storage::StorageArgs;
 
 /// How often this node returns the units of reservations past their timeout, in seconds.
 pub const SWEEP_INTERVAL_SECS: u64 = 10;
+/// How often this node deletes originals past their retention period, in seconds (hourly: the
+/// period is counted in days).
+pub const PURGE_INTERVAL_SECS: u64 = 3_600;
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -30,6 +33,9 @@ pub struct ServeArgs {
     /// Largest upload accepted, in bytes.
     #[arg(long = "upload-bytes-max", env = "METERAI_UPLOAD_BYTES_MAX", default_value_t = UPLOAD_BYTES_MAX)]
     pub upload_bytes_max: usize,
+    /// Days a stamped document stays downloadable (afterwards: re-upload the original).
+    #[arg(long = "retention-days", env = "METERAI_RETENTION_DAYS", default_value_t = DOWNLOAD_RETENTION_DAYS)]
+    pub retention_days: u32,
     /// The payment gateway (unset: the bundled sandbox runs embedded).
     #[command(flatten)]
     pub gateway: crate::cli::gateway::GatewayArgs,
@@ -63,7 +69,7 @@ async fn serve(args: ServeArgs, storage: &StorageArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
     let bound = listener.local_addr()?;
     let public_url = args.public_url.unwrap_or_else(|| format!("http://{bound}"));
-    let config = WebConfig { public_url: public_url.clone(), data_dir: storage.data_dir.clone(), upload_bytes_max: args.upload_bytes_max };
+    let config = WebConfig { public_url: public_url.clone(), data_dir: storage.data_dir.clone(), upload_bytes_max: args.upload_bytes_max, retention_days: args.retention_days };
     let (stop_sandbox, sandbox_stopped) = tokio::sync::oneshot::channel::<()>();
     let (payments, sandbox) = match args.gateway.configured()? {
         Some(payments) => (payments, None),
@@ -85,8 +91,15 @@ async fn serve(args: ServeArgs, storage: &StorageArgs) -> anyhow::Result<()> {
     let reconciler = (args.gateway.reconcile_every_secs > 0).then(|| payments.spawn_reconciler(ledger.clone()));
     let state = AppState::new(ledger.clone(), Arc::from(signer), anchors, config, Arc::new(OsRandomIds)).with_payments(payments);
     println!("meterai is listening on http://{bound} (public URL {public_url}); storage: {:?}", ledger.store().backend());
-    println!("verify: {public_url}/verify · API: {public_url}/api/v1/ · create an API key: meterai admin api-key create --user EMAIL");
+    println!("portal: {public_url}/login · verify: {public_url}/verify · API: {public_url}/api/v1/");
+    println!(
+        "first administrator: meterai admin user create --email you@example.id --password 'A-LONG-PASSWORD' --role admin{} (then log in at {public_url}/login)",
+        storage.flags_text()
+    );
+    println!("quota for a user: meterai admin grant --user EMAIL --units N --reason TEXT · API key: meterai admin api-key create --user EMAIL");
+    let purger = meterai_web::retention::spawn_purger(state.clone(), Duration::from_secs(PURGE_INTERVAL_SECS));
     meterai_web::serve(listener, state, shutdown_signal()).await.context("serving")?;
+    purger.abort();
     if let Some(reconciler) = reconciler {
         reconciler.abort();
     }

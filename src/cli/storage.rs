@@ -29,4 +29,12 @@ impl StorageArgs {
             }
         }
     }
+
+    /// The storage flags to repeat in another command so it opens the same database.
+    pub fn flags_text(&self) -> String {
+        match &self.database_url {
+            Some(url) if !url.trim().is_empty() => " --database-url ...".to_string(),
+            _ => format!(" --data-dir {}", self.data_dir.display()),
+        }
+    }
 }

@@ -1,9 +1,14 @@
 //! Shared helpers for the black-box tests: the built `meterai` binary, the third-party corpus, and
-//! the external validators (qpdf, poppler's pdfsig/pdfinfo, pyHanko).
+//! the external validators (qpdf, poppler's pdfsig/pdfinfo, pyHanko); `server` runs `meterai
+//! serve`, `webdriver` drives headless Chromium, `pages` holds steps on our pages.
 //!
 //! A missing validator fails the test that needs it: CI installs them (`.ci/run`), and a test
 //! that silently skips its checks would prove nothing.
 #![allow(dead_code)]
+
+pub mod pages;
+pub mod server;
+pub mod webdriver;
 
 use std::collections::HashMap;
 use std::io::Write;

@@ -7,7 +7,8 @@
 //! * Orders ([`orders`]): a hold of stock for the buyer (a pending transfer stock -> quota that
 //!   expires with the order), credited exactly once by a transfer id derived from the order;
 //!   the payment gateway's notifications kept raw in an inbox ([`payments_inbox`]).
-//! * The web service's records: integrator API keys ([`api_keys`]) and stampings
+//! * The web service's records: portal accounts and sessions ([`accounts`]), upload drafts
+//!   ([`drafts`]), integrator API keys ([`api_keys`]) and stampings
 //!   ([`stampings`], one per user and Idempotency-Key, with the stamped revision kept forever).
 //!
 //! Accounting is double-entry in TigerBeetle's style: transfers are immutable and carry
@@ -17,9 +18,11 @@
 //! granted, so resolving can never break them. Writes go through a per-process group-commit
 //! writer ([`writer`]); across processes the database's locks and constraints keep the books.
 
+pub mod accounts;
 pub mod api_keys;
 pub mod audit;
 mod batch;
+pub mod drafts;
 pub mod error;
 pub mod history;
 pub mod ledger;
@@ -35,13 +38,16 @@ pub mod types;
 pub mod users;
 pub mod writer;
 
+pub use accounts::{Credentials, Role, Session};
+pub use api_keys::ApiKeyInfo;
 pub use audit::{AuditCheck, AuditReport, Violation};
 pub use batch::ExpireOutcome;
 pub use error::{LedgerError, StoreError};
 pub use history::Movement;
 pub use ledger::{Ledger, LedgerConfig};
 pub use registry::{PublicSerial, SerialState};
-pub use stampings::{Begun, NewStamping, Stamping, StampingStatus};
+pub use drafts::Draft;
+pub use stampings::{Begun, NewStamping, Stamping, StampingFilter, StampingStatus};
 pub use store::{Backend, Store};
 pub use types::*;
 pub use users::User;

@@ -298,3 +298,88 @@ impl Ledger {
     }
 }
 
+/// What a history listing shows: a status and a search text (file name, document number or
+/// serial, case-insensitive), both optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StampingFilter {
+    /// Only stampings in this status.
+    pub status: Option<StampingStatus>,
+    /// Only stampings whose file name, document number or serial contains this text.
+    pub text: Option<String>,
+}
+
+impl StampingStatus {
+    /// Parses `processing`, `stamped` or `failed`.
+    pub fn from_name(s: &str) -> Option<StampingStatus> {
+        StampingStatus::parse(s)
+    }
+}
+
+impl Ledger {
+    /// The user's stampings matching `filter`, newest first: at most `limit` (capped at
+    /// [`STAMPINGS_PAGE_MAX`]) after skipping `offset`.
+    pub async fn stampings_filtered(&self, user_id: i64, filter: &StampingFilter, limit: u32, offset: u64) -> Result<Vec<Stamping>, LedgerError> {
+        let pattern = filter.text.as_deref().map(|t| {
+            // LIKE's wildcards in the user's text match themselves.
+            let escaped: String = t.to_lowercase().chars().flat_map(|c| if matches!(c, '%' | '_' | '\\') { vec!['\\', c] } else { vec![c] }).collect();
+            format!("%{escaped}%")
+        });
+        if let Some(p) = &pattern {
+            check_text("q", p)?;
+        }
+        let sql = format!(
+            "SELECT {STAMPING_COLUMNS} FROM stampings WHERE user_id = $1 \
+             AND ($2 = '' OR status = $2) \
+             AND ($3 = '' OR LOWER(file_name) LIKE $3 ESCAPE '\\' OR LOWER(doc_number) LIKE $3 ESCAPE '\\' \
+                  OR LOWER(COALESCE(serial, '')) LIKE $3 ESCAPE '\\') \
+             ORDER BY created_at DESC, id DESC LIMIT $4 OFFSET $5"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .bind(filter.status.map(StampingStatus::as_str).unwrap_or(""))
+            .bind(pattern.unwrap_or_default())
+            .bind(i64::from(limit.min(STAMPINGS_PAGE_MAX)))
+            .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+            .fetch_all(self.store.pool())
+            .await?;
+        rows.iter().map(|r| stamping_from_row(r).map_err(LedgerError::from)).collect()
+    }
+
+    /// SHA-256s of originals no stamping has needed since `cutoff` (every stamping of them
+    /// finished before it) and no draft uploaded since `draft_cutoff`: their blob files may go.
+    /// Across all users, since blobs are shared by content.
+    pub async fn originals_unused_since(&self, cutoff: Timestamp, draft_cutoff: Timestamp, limit: i64) -> Result<Vec<[u8; 32]>, LedgerError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT s.input_sha256 FROM stampings s WHERE s.finished_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM stampings t WHERE t.input_sha256 = s.input_sha256 \
+                             AND (t.finished_at IS NULL OR t.finished_at >= $1)) \
+             AND NOT EXISTS (SELECT 1 FROM drafts d WHERE d.input_sha256 = s.input_sha256 AND d.created_at >= $2) \
+             LIMIT $3",
+        )
+        .bind(cutoff.0)
+        .bind(draft_cutoff.0)
+        .bind(limit)
+        .fetch_all(self.store.pool())
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let text: String = row.try_get(0)?;
+            out.push(unhex32(&text).ok_or_else(|| StoreError::corrupt("stampings", "bad input_sha256"))?);
+        }
+        Ok(out)
+    }
+
+    /// The user's latest stamped stamping of the original with this SHA-256: re-uploading an
+    /// original gives its stamped document back.
+    pub async fn stamped_by_input(&self, user_id: i64, input_sha256: &[u8; 32]) -> Result<Option<Stamping>, LedgerError> {
+        let sql = format!(
+            "SELECT {STAMPING_COLUMNS} FROM stampings WHERE user_id = $1 AND input_sha256 = $2 AND status = 'stamped' \
+             ORDER BY created_at DESC, id DESC LIMIT 1"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user_id).bind(hex(input_sha256)).fetch_optional(self.store.pool()).await?;
+        Ok(match row {
+            Some(row) => Some(stamping_from_row(&row)?),
+            None => None,
+        })
+    }
+}

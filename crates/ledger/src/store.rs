@@ -69,13 +69,10 @@ impl Backend {
 
 /// Migrations in order (version = position + 1), written once for both backends; see
 /// [`Backend::identity_primary_key`].
-///
-/// 0003 (accounts and sessions) is another branch's; until it lands, 0004 takes its place in the
-/// list. The list is contiguous by position, so merging inserts 0003 before 0004: a database
-/// created before the merge would then need 0004 re-numbered; none exists outside tests yet.
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_ledger.sql"),
     include_str!("../migrations/0002_web.sql"),
+    include_str!("../migrations/0003_accounts.sql"),
     include_str!("../migrations/0004_payments.sql"),
 ];
 /// The token in migrations replaced by the backend's auto-numbered primary key.

@@ -4,7 +4,6 @@ use axum::Json;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use meterai_core::DocType;
 use meterai_core::serial::SerialError;
 use meterai_ledger::{StampingStatus, TransferId};
 use meterai_stamp::placement::Placement;
@@ -19,7 +18,7 @@ use crate::verifier::{self, Lookup};
 /// Stampings a listing returns when the client does not say.
 pub const LIST_LIMIT_DEFAULT: u32 = 20;
 /// Highest page number accepted (the engine's own limit).
-pub const PAGE_NUMBER_MAX: u32 = meterai_stamp::engine::PAGE_NUMBER_MAX;
+pub const PAGE_NUMBER_MAX: u32 = crate::stamping::PAGE_NUMBER_MAX;
 
 /// `POST /api/v1/verify`: every signature of the uploaded PDF, SNs checked in the registry.
 pub async fn verify(State(state): State<AppState>, request: Request) -> Result<Json<serde_json::Value>, ApiError> {
@@ -62,12 +61,7 @@ async fn create(state: &AppState, user: meterai_ledger::User, headers: &HeaderMa
         return Err(ApiError::bad_request("IDEMPOTENCY_KEY_REQUIRED", format!("the Idempotency-Key is longer than {IDEMPOTENCY_KEY_BYTES_MAX} bytes")));
     }
     let upload = read_upload(request, state.config.upload_bytes_max).await?;
-    let page = match upload.field("page") {
-        None => 1,
-        Some(p) => p.parse::<u32>().ok().filter(|p| (1..=PAGE_NUMBER_MAX).contains(p)).ok_or_else(|| {
-            ApiError::bad_request("BAD_ARGUMENT", format!("page {p:?}: expected a number from 1 to {PAGE_NUMBER_MAX}"))
-        })?,
-    };
+    let page = crate::stamping::parse_page(upload.field("page"))?;
     let stamp_box = upload.field("box");
     let at = upload.field("at").unwrap_or("bottom-right");
     let placement = Placement::parse(stamp_box, at).map_err(|e| ApiError::bad_request("BAD_ARGUMENT", e))?;
@@ -75,9 +69,7 @@ async fn create(state: &AppState, user: meterai_ledger::User, headers: &HeaderMa
         Some(b) => format!("box:{b}"),
         None => format!("at:{at}"),
     };
-    let doc_type_code = upload.field("doc_type").ok_or_else(|| ApiError::bad_request("DOC_TYPE_UNKNOWN", "doc_type is required (2, 3, 4a, 4b)"))?;
-    let doc_type = DocType::from_code(doc_type_code)
-        .map_err(|_| ApiError::bad_request("DOC_TYPE_UNKNOWN", format!("{doc_type_code:?} is not a document type code (2, 3, 4a, 4b)")))?;
+    let doc_type = crate::stamping::parse_doc_type(upload.field("doc_type"))?;
     let order = StampOrder {
         idempotency_key: key.to_string(),
         page,
@@ -121,27 +113,8 @@ pub async fn get_stamping(State(state): State<AppState>, ApiUser(user): ApiUser,
 
 /// `GET /api/v1/stampings/{id}/document`: the stamped PDF (original + appended revision).
 pub async fn get_document(State(state): State<AppState>, ApiUser(user): ApiUser, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let id = parse_id(&id)?;
-    let stamping = state.ledger.stamping(user.id, id).await?.ok_or_else(|| ApiError::not_found("such stamping"))?;
-    let tail = state.ledger.stamping_tail(user.id, id).await?.ok_or_else(|| ApiError::NotFound {
-        code: "NOT_STAMPED",
-        message: format!("stamping {id} is {}: there is no stamped document", stamping.status.as_str()),
-    })?;
-    let data_dir = state.config.data_dir.clone();
-    let input_sha256 = stamping.input_sha256;
-    let original = tokio::task::spawn_blocking(move || crate::blobs::get(&data_dir, &input_sha256))
-        .await
-        .map_err(|e| ApiError::internal(format!("reading blob: {e}")))?
-        .map_err(|e| ApiError::internal(format!("reading blob: {e}")))?
-        .ok_or_else(|| ApiError::NotFound {
-            code: "DOCUMENT_GONE",
-            message: "the original is no longer kept; upload it again to get the stamped document back".into(),
-        })?;
-    let mut document = original;
-    document.extend_from_slice(&tail);
-    let name: String = stamping.file_name.trim_end_matches(".pdf").chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).collect();
-    let disposition = format!("attachment; filename=\"{}-emeterai.pdf\"", if name.is_empty() { "document" } else { &name });
-    Ok(([(header::CONTENT_TYPE, "application/pdf".to_string()), (header::CONTENT_DISPOSITION, disposition)], document).into_response())
+    let (stamping, document) = crate::stamping::stamped_document(&state, user.id, parse_id(&id)?).await?;
+    Ok(crate::stamping::download_response(&stamping, document))
 }
 
 /// Paging of a listing.

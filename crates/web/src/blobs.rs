@@ -53,3 +53,12 @@ pub fn get(data_dir: &Path, sha256: &[u8; 32]) -> std::io::Result<Option<Vec<u8>
         Err(e) => Err(e),
     }
 }
+
+/// Deletes the blob with this hash; `false` when it was not there.
+pub fn remove(data_dir: &Path, sha256: &[u8; 32]) -> std::io::Result<bool> {
+    match std::fs::remove_file(path_of(data_dir, sha256)) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}

@@ -23,14 +23,6 @@ pub enum ApiError {
     /// No or an unknown API key.
     #[error("a valid API key is required (Authorization: Bearer KEY)")]
     Unauthenticated,
-    /// Refused on its face (a payment notification with a bad signature).
-    #[error("{message}")]
-    Forbidden {
-        /// Stable code (`BAD_SIGNATURE`).
-        code: &'static str,
-        /// What is wrong.
-        message: String,
-    },
     /// Not there, or not yours (the two are not told apart).
     #[error("{message}")]
     NotFound {
@@ -45,6 +37,28 @@ pub enum ApiError {
         /// Stable code.
         code: &'static str,
         /// What conflicts.
+        message: String,
+    },
+    /// Refused whoever asks: a form without its CSRF token.
+    #[error("{message}")]
+    Forbidden {
+        /// Stable code (`CSRF_TOKEN_INVALID`, `BAD_SIGNATURE`).
+        code: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// Too many attempts (logins); try again later.
+    #[error("{message}")]
+    RateLimited {
+        /// What was limited.
+        message: String,
+    },
+    /// It existed but is no longer served (a download past its retention period).
+    #[error("{message}")]
+    Gone {
+        /// Stable code (`DOCUMENT_EXPIRED`).
+        code: &'static str,
+        /// What to do instead.
         message: String,
     },
     /// The user has no free unit of quota; nothing was consumed.
@@ -123,9 +137,11 @@ impl ApiError {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Gone { .. } => StatusCode::GONE,
             ApiError::QuotaExhausted { .. } => StatusCode::PAYMENT_REQUIRED,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -140,7 +156,9 @@ impl ApiError {
             ApiError::BadRequest { code, .. }
             | ApiError::NotFound { code, .. }
             | ApiError::Conflict { code, .. }
-            | ApiError::Forbidden { code, .. } => code,
+            | ApiError::Forbidden { code, .. }
+            | ApiError::Gone { code, .. } => code,
+            ApiError::RateLimited { .. } => "RATE_LIMITED",
             ApiError::Unauthenticated => "UNAUTHENTICATED",
             ApiError::QuotaExhausted { .. } => "INSUFFICIENT_QUOTA",
             ApiError::TooLarge { .. } => "TOO_LARGE",

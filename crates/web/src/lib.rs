@@ -5,6 +5,9 @@
 //! * The integrator API (API keys): `POST /api/v1/stampings` reserves a unit and a serial, stamps
 //!   on a blocking thread, keeps the stamped revision and posts, or voids on any failure, in a
 //!   task of its own so a client that hangs up does not leave a reservation behind.
+//! * The document owners' portal ([`portal`]): register, log in (Argon2id, sessions, CSRF on
+//!   every form, rate-limited), dashboard, upload -> server-rendered preview -> place -> stamp,
+//!   history with re-download, quota movements, API keys; Bahasa Indonesia or English.
 //! * Buying quota ([`payments`]): orders through a Midtrans-compatible gateway, the
 //!   notification receiver, reconciliation, receipts.
 //! * Operations: `GET /healthz`, `GET /readyz`, `GET /metrics` (Prometheus text).
@@ -16,12 +19,19 @@ pub mod auth;
 pub mod blobs;
 pub mod error;
 mod html;
+pub mod i18n;
 pub mod in_flight;
 pub mod metrics;
 pub mod middleware;
 pub mod ops;
 pub mod pages;
+pub mod password;
 pub mod payments;
+pub mod portal;
+pub mod preview;
+pub mod rate_limit;
+pub mod retention;
+pub mod session;
 pub mod stamping;
 pub mod time;
 pub mod upload;
@@ -53,6 +63,10 @@ pub const MULTIPART_OVERHEAD_BYTES_MAX: usize = 64 * 1024;
 /// stuck clients. A stamping in progress is not cut: it runs in its own task.
 pub const REQUEST_TIMEOUT_SECS: u64 = 120;
 
+/// Days a stamped document stays downloadable after stamping; afterwards re-uploading the
+/// original gives it back (the stamped tail is kept forever).
+pub const DOWNLOAD_RETENTION_DAYS: u32 = 30;
+
 /// How the service is set up.
 #[derive(Debug, Clone)]
 pub struct WebConfig {
@@ -62,6 +76,8 @@ pub struct WebConfig {
     pub data_dir: PathBuf,
     /// Largest upload accepted, in bytes (default [`UPLOAD_BYTES_MAX`]).
     pub upload_bytes_max: usize,
+    /// Days a stamped document can be downloaded (default [`DOWNLOAD_RETENTION_DAYS`]).
+    pub retention_days: u32,
 }
 
 /// Where fresh ids (stampings) come from: injected so tests can be deterministic.
@@ -102,6 +118,8 @@ pub struct Inner {
     pub metrics: metrics::Metrics,
     /// Stampings running in their own tasks, awaited on shutdown.
     pub in_flight: in_flight::InFlight,
+    /// Login attempts per e-mail address and per client address.
+    pub login_limiter: rate_limit::RateLimiter,
     /// Buying quota, when a payment gateway is configured ([`AppState::with_payments`]).
     payments: std::sync::OnceLock<Arc<payments::Payments>>,
 }
@@ -119,6 +137,7 @@ impl AppState {
             ids,
             metrics: metrics::Metrics::default(),
             in_flight: in_flight::InFlight::default(),
+            login_limiter: rate_limit::RateLimiter::default(),
             payments: std::sync::OnceLock::new(),
         }))
     }
@@ -165,6 +184,21 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/stampings/{id}", get(api::get_stamping))
         .route("/api/v1/stampings/{id}/document", get(api::get_document))
         .route("/api/v1/quota", get(api::quota))
+        .route("/lang/{lang}", get(portal::account::switch_language))
+        .route("/register", get(portal::account::register_form).post(portal::account::register))
+        .route("/login", get(portal::account::login_form).post(portal::account::login))
+        .route("/logout", post(portal::account::logout))
+        .route("/dashboard", get(portal::home::dashboard))
+        .route("/quota", get(portal::home::quota))
+        .route("/api-keys", get(portal::home::api_keys).post(portal::home::create_api_key))
+        .route("/api-keys/{id}/revoke", post(portal::home::revoke_api_key))
+        .route("/stamp", get(portal::stamp::upload_form).post(portal::stamp::upload))
+        .route("/stamp/{draft}", get(portal::stamp::draft_page).post(portal::stamp::confirm))
+        .route("/stamp/{draft}/preview.png", get(portal::stamp::preview))
+        .route("/history", get(portal::stampings::history))
+        .route("/stampings/restore", post(portal::stampings::restore_any))
+        .route("/stampings/{id}", get(portal::stampings::result_page))
+        .route("/stampings/{id}/document", get(portal::stampings::download).post(portal::stampings::restore))
         .route("/api/v1/stock", get(payments::api::stock))
         .route("/api/v1/orders", post(payments::api::create).get(payments::api::list))
         .route("/api/v1/orders/{id}", get(payments::api::get))
@@ -189,7 +223,8 @@ pub fn router(state: AppState) -> Router {
 /// in flight finish, and waits for every stamping task so none is left reserved.
 pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     let app = router(state.clone());
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    // The peer address feeds the per-address login limit.
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown).await?;
     state.in_flight.wait_idle().await;
     Ok(())
 }

@@ -10,13 +10,14 @@ use meterai_stamp::verify::Verdict;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::html::{escape, page, verify_form as form};
+use crate::i18n::Lang;
 use crate::time::iso8601;
 use crate::upload::read_upload;
 use crate::verifier::{self, Lookup};
 
 /// `GET /` and `GET /verify`: the upload form.
-pub async fn verify_form() -> Html<String> {
-    page("Verifikasi e-Meterai", &format!("<p>Periksa keaslian e-Meterai pada dokumen. <span class=\"en\">Check the e-Meterai on a document.</span></p>{}", form()))
+pub async fn verify_form(lang: Lang, uri: axum::http::Uri) -> Html<String> {
+    page(lang, uri.path(), "Verifikasi e-Meterai", &format!("<p>Periksa keaslian e-Meterai pada dokumen. <span class=\"en\">Check the e-Meterai on a document.</span></p>{}", form()))
 }
 
 /// Indonesian name and CSS class of a registry state.
@@ -32,7 +33,7 @@ fn state_words(state: &str) -> (&'static str, &'static str, &'static str) {
 }
 
 /// `GET /v/{sn}`: the registry's word on one serial, and the form to check the document itself.
-pub async fn serial_page(State(state): State<AppState>, Path(sn): Path<String>) -> Response {
+pub async fn serial_page(State(state): State<AppState>, lang: Lang, Path(sn): Path<String>) -> Response {
     let found = match verifier::lookup(&state, &sn).await {
         Ok(f) => f,
         Err(e) => return e.into_response(),
@@ -60,11 +61,11 @@ pub async fn serial_page(State(state): State<AppState>, Path(sn): Path<String>) 
 <span class=\"en\">The registry state alone does not prove your copy is genuine: upload it.</span></p>");
     body.push_str(form());
     let status = if matches!(found, Lookup::Known(_)) { StatusCode::OK } else { StatusCode::NOT_FOUND };
-    (status, page("Verifikasi e-Meterai", &body)).into_response()
+    (status, page(lang, &format!("/v/{}", crate::portal::percent_encode(&sn)), "Verifikasi e-Meterai", &body)).into_response()
 }
 
 /// `POST /verify`: the verification result as a page.
-pub async fn verify_upload(State(state): State<AppState>, request: Request) -> Response {
+pub async fn verify_upload(State(state): State<AppState>, lang: Lang, request: Request) -> Response {
     let result = async {
         let upload = read_upload(request, state.config.upload_bytes_max).await?;
         let report = verifier::verify(&state, upload.file).await?;
@@ -81,7 +82,7 @@ pub async fn verify_upload(State(state): State<AppState>, request: Request) -> R
                 escape(&e.to_string()),
                 form()
             );
-            return (e.status(), page("Hasil verifikasi", &body)).into_response();
+            return (e.status(), page(lang, "/verify", "Hasil verifikasi", &body)).into_response();
         }
         Err(e) => return e.into_response(),
     };
@@ -95,8 +96,13 @@ pub async fn verify_upload(State(state): State<AppState>, request: Request) -> R
             Verdict::Indeterminate => ("TIDAK DAPAT DIPASTIKAN", "indeterminate", "warn"),
             Verdict::Invalid => ("TIDAK SAH", "invalid", "bad"),
         };
+        let verdict = match s.verdict {
+            Verdict::Valid => "VALID",
+            Verdict::Indeterminate => "INDETERMINATE",
+            Verdict::Invalid => "INVALID",
+        };
         body.push_str(&format!(
-            "<h2>Tanda tangan {} <span class=\"en\">(signature)</span>: {}</h2><p class=\"state {class}\">{id} <span class=\"en\">({en})</span></p><table>",
+            "<div class=\"signature\" data-verdict=\"{verdict}\"><h2>Tanda tangan {} <span class=\"en\">(signature)</span>: {}</h2><p class=\"state {class}\">{id} <span class=\"en\">({en})</span></p><table>",
             i + 1,
             escape(&s.field)
         ));
@@ -111,11 +117,17 @@ pub async fn verify_upload(State(state): State<AppState>, request: Request) -> R
         if let Some((sn, st)) = &s.serial {
             let (sid, sen, _) = state_words(&st.state);
             row("Nomor seri e-Meterai <span class=\"en\">(serial)</span>", sn);
-            row("Status registri <span class=\"en\">(registry)</span>", &format!("{sid} ({sen}): {}", st.detail));
+            // The UI contract's state names; the verifier's REGISTRY_UNAVAILABLE is UNAVAILABLE there.
+            let data_state = if st.state == "REGISTRY_UNAVAILABLE" { "UNAVAILABLE" } else { st.state.as_str() };
+            body.push_str(&format!(
+                "<tr><th>Status registri <span class=\"en\">(registry)</span></th><td><span class=\"serial-state\" data-state=\"{}\">{}</span></td></tr>",
+                escape(data_state),
+                escape(&format!("{sid} ({sen}): {}", st.detail))
+            ));
         }
-        body.push_str("</table>");
+        body.push_str("</table></div>");
     }
     body.push_str("<h2>Dokumen lain <span class=\"en\">(another document)</span></h2>");
     body.push_str(form());
-    page("Hasil verifikasi", &body).into_response()
+    page(lang, "/verify", "Hasil verifikasi", &body).into_response()
 }

@@ -26,6 +26,25 @@ pub const REPLAY_WAIT_MS_MAX: u64 = 30_000;
 /// How often a waiting replay looks again, in milliseconds.
 pub const REPLAY_POLL_MS: u64 = 25;
 
+/// Highest page number accepted (the engine's own limit).
+pub const PAGE_NUMBER_MAX: u32 = meterai_stamp::engine::PAGE_NUMBER_MAX;
+
+/// The `page` field: 1 when absent, else a number from 1 to [`PAGE_NUMBER_MAX`].
+pub fn parse_page(field: Option<&str>) -> Result<u32, ApiError> {
+    match field {
+        None => Ok(1),
+        Some(p) => p.parse::<u32>().ok().filter(|p| (1..=PAGE_NUMBER_MAX).contains(p)).ok_or_else(|| {
+            ApiError::bad_request("BAD_ARGUMENT", format!("page {p:?}: expected a number from 1 to {PAGE_NUMBER_MAX}"))
+        }),
+    }
+}
+
+/// The `doc_type` field: one of the official codes.
+pub fn parse_doc_type(field: Option<&str>) -> Result<DocType, ApiError> {
+    let code = field.ok_or_else(|| ApiError::bad_request("DOC_TYPE_UNKNOWN", "doc_type is required (2, 3, 4a, 4b)"))?;
+    DocType::from_code(code).map_err(|_| ApiError::bad_request("DOC_TYPE_UNKNOWN", format!("{code:?} is not a document type code (2, 3, 4a, 4b)")))
+}
+
 /// A validated stamping request.
 #[derive(Debug, Clone)]
 pub struct StampOrder {
@@ -251,6 +270,72 @@ async fn record_failure(
     if let Err(e) = state.ledger.finish_failed(id, serial, code, message, quota_returned).await {
         tracing::error!(stamping = %id, "recording the failure [{code}] failed: {e}");
     }
+}
+
+/// The last moment `stamping`'s document can be downloaded (retention counts from stamping);
+/// `None` when it is not stamped.
+pub fn downloadable_until(state: &AppState, stamping: &Stamping) -> Option<Timestamp> {
+    let finished = stamping.finished_at?;
+    let retention_ms = i64::from(state.config.retention_days).saturating_mul(86_400_000);
+    (stamping.status == StampingStatus::Stamped).then(|| finished.plus_millis(retention_ms))
+}
+
+/// The user's stamped stamping and its kept tail; 404 for another user's or an unstamped one.
+async fn own_stamped(state: &AppState, user_id: i64, id: TransferId) -> Result<(Stamping, Vec<u8>), ApiError> {
+    let stamping = state.ledger.stamping(user_id, id).await?.ok_or_else(|| ApiError::not_found("such stamping"))?;
+    let tail = state.ledger.stamping_tail(user_id, id).await?.ok_or_else(|| ApiError::NotFound {
+        code: "NOT_STAMPED",
+        message: format!("stamping {id} is {}: there is no stamped document", stamping.status.as_str()),
+    })?;
+    Ok((stamping, tail))
+}
+
+/// The user's stamping and its stamped document (the kept original + the kept tail), for the
+/// API and the portal alike. Another user's stamping is 404; past the retention period it is
+/// 410 `DOCUMENT_EXPIRED` (re-uploading the original gives it back: [`restore_document`]).
+pub async fn stamped_document(state: &AppState, user_id: i64, id: TransferId) -> Result<(Stamping, Vec<u8>), ApiError> {
+    let (stamping, tail) = own_stamped(state, user_id, id).await?;
+    let expired = ApiError::Gone {
+        code: "DOCUMENT_EXPIRED",
+        message: "the download period is over; upload the original again to get the stamped document back at no cost".into(),
+    };
+    if downloadable_until(state, &stamping).is_some_and(|until| state.clock.now() > until) {
+        return Err(expired);
+    }
+    let data_dir = state.config.data_dir.clone();
+    let input_sha256 = stamping.input_sha256;
+    let original = tokio::task::spawn_blocking(move || blobs::get(&data_dir, &input_sha256))
+        .await
+        .map_err(|e| ApiError::internal(format!("reading blob: {e}")))?
+        .map_err(|e| ApiError::internal(format!("reading blob: {e}")))?
+        .ok_or(expired)?;
+    let mut document = original;
+    document.extend_from_slice(&tail);
+    Ok((stamping, document))
+}
+
+/// The stamped document rebuilt from a re-uploaded original: free, at any time, because the
+/// tail is kept forever. 422 `ORIGINAL_MISMATCH` when `original` is not what was stamped.
+pub async fn restore_document(state: &AppState, user_id: i64, id: TransferId, original: Vec<u8>) -> Result<(Stamping, Vec<u8>), ApiError> {
+    let (stamping, tail) = own_stamped(state, user_id, id).await?;
+    if blobs::sha256(&original) != stamping.input_sha256 {
+        return Err(ApiError::Refused {
+            code: "ORIGINAL_MISMATCH".into(),
+            message: format!("this file is not the original of stamping {id} ({})", stamping.file_name),
+        });
+    }
+    let mut document = original;
+    document.extend_from_slice(&tail);
+    Ok((stamping, document))
+}
+
+/// A stamped document as a PDF download named after the original.
+pub fn download_response(stamping: &Stamping, document: Vec<u8>) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let name: String = stamping.file_name.trim_end_matches(".pdf").chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).collect();
+    let disposition = format!("attachment; filename=\"{}-emeterai.pdf\"", if name.is_empty() { "document" } else { &name });
+    ([(header::CONTENT_TYPE, "application/pdf".to_string()), (header::CONTENT_DISPOSITION, disposition)], document).into_response()
 }
 
 /// A stamping as the API shows it.

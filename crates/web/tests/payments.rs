@@ -93,6 +93,7 @@ async fn open_shop(backend: Backend, chaos: Chaos, seed: u64) -> Shop {
         dir,
         meterai_web::UPLOAD_BYTES_MAX,
         None,
+        Arc::new(meterai_core::SystemClock),
         move |s| s.with_payments(with),
     )
     .await;
@@ -557,6 +558,7 @@ async fn a_thousand_orders_through_chaos_credit_every_paid_order_exactly_once(ba
                 dir,
                 meterai_web::UPLOAD_BYTES_MAX,
                 Some(addr),
+                Arc::new(meterai_core::SystemClock),
                 move |s| s.with_payments(with),
             )
             .await;

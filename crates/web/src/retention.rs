@@ -1,0 +1,55 @@
+//! The retention period of originals: a stamped document is downloadable for
+//! [`crate::WebConfig::retention_days`]; afterwards its original (a blob file) is deleted and
+//! only the stamped tail stays (forever, in the ledger), so re-uploading the original rebuilds
+//! the same stamped document. [`purge_expired_originals`] runs periodically (`meterai serve`).
+
+use std::time::Duration;
+
+use crate::AppState;
+use crate::blobs;
+use crate::error::ApiError;
+
+/// Blob files one purge pass deletes at most (the next pass continues).
+pub const PURGE_BATCH_MAX: i64 = 1_000;
+
+/// Deletes the originals no stamping needs within the retention period and no live draft uses;
+/// returns how many files went.
+pub async fn purge_expired_originals(state: &AppState) -> Result<usize, ApiError> {
+    let now = state.clock.now();
+    let retention_ms = i64::from(state.config.retention_days).saturating_mul(86_400_000);
+    let cutoff = now.plus_millis(-retention_ms);
+    let draft_cutoff = now.plus_millis(-crate::portal::stamp::DRAFT_TTL_MS);
+    let hashes = state
+        .ledger
+        .originals_unused_since(cutoff, draft_cutoff, PURGE_BATCH_MAX)
+        .await?;
+    let data_dir = state.config.data_dir.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut removed = 0;
+        for sha in hashes {
+            match blobs::remove(&data_dir, &sha) {
+                Ok(true) => removed += 1,
+                Ok(false) => {}
+                Err(e) => tracing::warn!("purging original {}: {e}", blobs::hex(&sha)),
+            }
+        }
+        removed
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("purge task: {e}")))
+}
+
+/// Runs [`purge_expired_originals`] every `interval` until aborted.
+pub fn spawn_purger(state: AppState, interval: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        loop {
+            ticker.tick().await;
+            match purge_expired_originals(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!("purged {n} originals past their retention period"),
+                Err(e) => tracing::warn!("purging originals: {e}"),
+            }
+        }
+    })
+}
