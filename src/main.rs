@@ -24,8 +24,10 @@ enum Command {
     Verify(cli::verify::VerifyArgs),
     /// Issuer and service-center administration.
     Admin(cli::admin::AdminCommand),
-    /// Run the web service: public verifier, integrator API, health and metrics.
+    /// Run the web service: public verifier, integrator API, buying quota, health and metrics.
     Serve(cli::serve::ServeArgs),
+    /// Run the sandbox payment gateway alone (Midtrans's protocol, with chaos settings).
+    SandboxGateway(cli::gateway::SandboxGatewayArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,5 +37,6 @@ fn main() -> ExitCode {
         Command::Verify(args) => cli::verify::run(args),
         Command::Admin(cmd) => cli::admin::run(cmd, &cli.storage).unwrap_or_else(|e| cli::internal(format!("{e:#}"))),
         Command::Serve(args) => cli::serve::run(args, &cli.storage).unwrap_or_else(|e| cli::internal(format!("{e:#}"))),
+        Command::SandboxGateway(args) => cli::gateway::run_sandbox(args).unwrap_or_else(|e| cli::internal(format!("{e:#}"))),
     }
 }

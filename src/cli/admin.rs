@@ -47,6 +47,13 @@ enum AdminSubcommand {
     ApiKey(ApiKeyCommand),
     /// Recompute every balance and check every invariant; exits 1 on any violation.
     Audit,
+    /// Ask the payment gateway about every open order unchanged for --reconcile-after-secs and
+    /// settle it (credit or close); safe while servers run.
+    Reconcile {
+        /// The gateway to ask.
+        #[command(flatten)]
+        gateway: crate::cli::gateway::GatewayArgs,
+    },
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -196,6 +203,17 @@ async fn execute(ledger: &Ledger, command: AdminSubcommand) -> anyhow::Result<Ex
             let id = ledger.create_api_key(&owner, &hash, &label).await?;
             eprintln!("API key #{id} for {} (shown once; store it now):", owner.email);
             println!("{key}");
+        }
+        AdminSubcommand::Reconcile { gateway } => {
+            let payments = gateway.configured()?.context("no gateway configured: give --gateway-snap-url (or --gateway-api-url) and --gateway-server-key")?;
+            let report = payments.reconcile(ledger).await?;
+            println!(
+                "reconciled: {} orders checked, {} credited, {} closed, {} with the gateway unreachable",
+                report.checked, report.credited, report.closed, report.unreachable
+            );
+            if report.unreachable > 0 {
+                return Ok(ExitCode::FAILURE);
+            }
         }
         AdminSubcommand::Audit => {
             let report = ledger.audit().await?;

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod dev_pki;
+pub mod gateway;
 pub mod serve;
 pub mod stamp;
 pub mod storage;

@@ -36,11 +36,25 @@ pub struct ServeArgs {
     /// Days a stamped document stays downloadable (afterwards: re-upload the original).
     #[arg(long = "retention-days", env = "METERAI_RETENTION_DAYS", default_value_t = DOWNLOAD_RETENTION_DAYS)]
     pub retention_days: u32,
+    /// The payment gateway (unset: the bundled sandbox runs embedded).
+    #[command(flatten)]
+    pub gateway: crate::cli::gateway::GatewayArgs,
+    /// Where the embedded sandbox gateway listens (when no gateway is configured).
+    #[arg(long = "sandbox-listen", env = "METERAI_SANDBOX_LISTEN", default_value = "127.0.0.1:0")]
+    pub sandbox_listen: SocketAddr,
+    /// The embedded sandbox's chaos and time.
+    #[command(flatten)]
+    pub sandbox: crate::cli::gateway::SandboxArgs,
+}
+
+/// Logs to stderr, without colours off a terminal.
+pub fn init_logs() {
+    tracing_subscriber::fmt().with_target(false).with_writer(std::io::stderr).with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init();
 }
 
 /// Runs the service until a shutdown signal.
 pub fn run(args: ServeArgs, storage: &StorageArgs) -> anyhow::Result<ExitCode> {
-    tracing_subscriber::fmt().with_target(false).with_writer(std::io::stderr).with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init();
+    init_logs();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(serve(args, storage))?;
     Ok(ExitCode::SUCCESS)
@@ -56,7 +70,26 @@ async fn serve(args: ServeArgs, storage: &StorageArgs) -> anyhow::Result<()> {
     let bound = listener.local_addr()?;
     let public_url = args.public_url.unwrap_or_else(|| format!("http://{bound}"));
     let config = WebConfig { public_url: public_url.clone(), data_dir: storage.data_dir.clone(), upload_bytes_max: args.upload_bytes_max, retention_days: args.retention_days };
-    let state = AppState::new(ledger.clone(), Arc::from(signer), anchors, config, Arc::new(OsRandomIds));
+    let (stop_sandbox, sandbox_stopped) = tokio::sync::oneshot::channel::<()>();
+    let (payments, sandbox) = match args.gateway.configured()? {
+        Some(payments) => (payments, None),
+        None => {
+            let key = args.gateway.server_key.clone().unwrap_or_else(|| crate::cli::gateway::SANDBOX_DEFAULT_SERVER_KEY.to_string());
+            let (url, task) = crate::cli::gateway::start_sandbox(
+                args.sandbox_listen,
+                None,
+                |url| args.sandbox.config(&key, url, None),
+                async move {
+                    let _ = sandbox_stopped.await;
+                },
+            )
+            .await?;
+            println!("no payment gateway configured: sandbox gateway on {url} (server key {key})");
+            (args.gateway.payments(&key, &url, &url)?, Some(task))
+        }
+    };
+    let reconciler = (args.gateway.reconcile_every_secs > 0).then(|| payments.spawn_reconciler(ledger.clone()));
+    let state = AppState::new(ledger.clone(), Arc::from(signer), anchors, config, Arc::new(OsRandomIds)).with_payments(payments);
     println!("meterai is listening on http://{bound} (public URL {public_url}); storage: {:?}", ledger.store().backend());
     println!("portal: {public_url}/login · verify: {public_url}/verify · API: {public_url}/api/v1/");
     println!(
@@ -67,6 +100,13 @@ async fn serve(args: ServeArgs, storage: &StorageArgs) -> anyhow::Result<()> {
     let purger = meterai_web::retention::spawn_purger(state.clone(), Duration::from_secs(PURGE_INTERVAL_SECS));
     meterai_web::serve(listener, state, shutdown_signal()).await.context("serving")?;
     purger.abort();
+    if let Some(reconciler) = reconciler {
+        reconciler.abort();
+    }
+    let _ = stop_sandbox.send(());
+    if let Some(task) = sandbox {
+        let _ = task.await;
+    }
     sweeper.abort();
     ledger.store().close().await;
     println!("meterai stopped");
@@ -74,7 +114,7 @@ async fn serve(args: ServeArgs, storage: &StorageArgs) -> anyhow::Result<()> {
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

@@ -1,11 +1,13 @@
 //! meterai-core: the domain types every other layer shares.
 //!
 //! No I/O and no async here: serial numbers ([`serial`]), the official document types
-//! ([`doc_type`]), lowercase [`hex`], time as an injected [`clock::Clock`], and rupiah amounts ([`money`]).
+//! ([`doc_type`]), lowercase [`hex`], time as an injected [`clock::Clock`], rupiah amounts
+//! ([`money`]), and the payment gateway's signature and amount format ([`midtrans`]).
 
 pub mod clock;
 pub mod doc_type;
 pub mod hex;
+pub mod midtrans;
 pub mod money;
 pub mod serial;
 

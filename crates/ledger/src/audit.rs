@@ -233,7 +233,18 @@ impl Ledger {
                     format!("status {status:?} but resolved by {resolver:?} ({resolver_kind:?}), recorded {resolved_by:?}"),
                 );
             }
-            let Some(serial_text) = row.try_get::<Option<String>, _>(9)? else {
+            let serial_text = row.try_get::<Option<String>, _>(9)?;
+            // An order's hold of stock has no serial number; a stamping's reservation has one.
+            let hold = row.try_get::<i64, _>(1)? == AccountId::STOCK.0;
+            if hold {
+                if serial_text.is_some() {
+                    audit.violation(CHECK_SERIALS, record, "hold of stock with a serial number".into());
+                } else if resolver_kind.as_deref() == Some("post") && row.try_get::<Option<String>, _>(6)?.is_some() {
+                    audit.violation(CHECK_RESOLUTIONS, record, "hold of stock posted with a stamp".into());
+                }
+                continue;
+            }
+            let Some(serial_text) = serial_text else {
                 audit.violation(CHECK_SERIALS, record, "reservation without a serial number".into());
                 continue;
             };

@@ -25,7 +25,7 @@ use crate::error::{LedgerError, StoreError};
 use crate::rows::{Cells, TRANSFER_COLUMNS, Val, transfer_from_row, transfer_id_from};
 use crate::store::hex;
 use crate::types::{
-    AccountId, AccountKind, Balance, Grant, Mint, PendingStatus, Post, Receipt, Reserve,
+    AccountId, AccountKind, Balance, Credit, Grant, Hold, Mint, PendingStatus, Post, Receipt, Reserve,
     StampBinding, Transfer, TransferId, TransferKind, Void,
 };
 use crate::{RESERVE_TIMEOUT_MS_MAX, TEXT_BYTES_MAX, UNITS_PER_TRANSFER_MAX};
@@ -41,8 +41,12 @@ pub(crate) enum Op {
     Reserve(Reserve),
     /// Consume a reservation.
     Post(Post),
-    /// Cancel a reservation.
+    /// Cancel a reservation or a hold.
     Void(Void),
+    /// Hold stock for an owner (an order).
+    Hold(Hold),
+    /// Post a hold to the owner's quota (a paid order).
+    Credit(Credit),
     /// The sweeper's: return the unit of a reservation whose timeout has passed.
     Expire(TransferId),
 }
@@ -155,6 +159,8 @@ fn differing_field(stored: &Transfer, op: &Op) -> Option<&'static str> {
         Op::Reserve(_) => TransferKind::Reserve,
         Op::Post(_) => TransferKind::Post,
         Op::Void(_) => TransferKind::Void,
+        Op::Hold(_) => TransferKind::Reserve,
+        Op::Credit(_) => TransferKind::Post,
         Op::Expire(_) => return None,
     };
     if stored.kind != kind {
@@ -182,6 +188,14 @@ fn differing_field(stored: &Transfer, op: &Op) -> Option<&'static str> {
         Op::Void(v) => {
             vec![("pending_id", stored.pending_id == Some(v.pending_id)), ("reason", stored.reason == v.reason)]
         }
+        Op::Hold(h) => vec![
+            ("debit_account", stored.debit_account == AccountId::STOCK),
+            ("to", stored.credit_account == h.to),
+            ("units", stored.amount == h.units),
+            ("timeout_ms", stored.timeout_ms == Some(h.timeout_ms)),
+            ("reference", stored.reference == h.reference),
+        ],
+        Op::Credit(c) => vec![("pending_id", stored.pending_id == Some(c.pending_id)), ("stamp", stored.stamp.is_none())],
         Op::Expire(_) => vec![],
     };
     checks.into_iter().find(|(_, same)| !same).map(|(field, _)| field)
@@ -194,6 +208,8 @@ fn op_id(op: &Op) -> Option<TransferId> {
         Op::Reserve(r) => Some(r.id),
         Op::Post(p) => Some(p.id),
         Op::Void(v) => Some(v.id),
+        Op::Hold(h) => Some(h.id),
+        Op::Credit(c) => Some(c.id),
         Op::Expire(_) => None,
     }
 }
@@ -202,6 +218,7 @@ fn op_pending_id(op: &Op) -> Option<TransferId> {
     match op {
         Op::Post(p) => Some(p.pending_id),
         Op::Void(v) => Some(v.pending_id),
+        Op::Credit(c) => Some(c.pending_id),
         Op::Expire(id) => Some(*id),
         _ => None,
     }
@@ -270,8 +287,10 @@ impl Working<'_> {
             Op::Mint(m) => self.mint(m),
             Op::Grant(g) => self.grant(g),
             Op::Reserve(r) => self.reserve(r),
-            Op::Post(p) => self.resolve(p.id, p.pending_id, Some(p.stamp), String::new()),
-            Op::Void(v) => self.resolve(v.id, v.pending_id, None, v.reason.clone()),
+            Op::Post(p) => self.resolve(p.id, p.pending_id, Resolution::Stamp(p.stamp), String::new()),
+            Op::Void(v) => self.resolve(v.id, v.pending_id, Resolution::Void, v.reason.clone()),
+            Op::Hold(h) => self.hold(h),
+            Op::Credit(c) => self.resolve(c.id, c.pending_id, Resolution::Credit, String::new()),
             Op::Expire(pending_id) => Ok(Done::Expire(self.expire(*pending_id)?)),
         }
     }
@@ -362,11 +381,21 @@ impl Working<'_> {
         }
     }
 
-    /// Post (with a stamp) or void (without) the reservation `pending_id`.
-    fn resolve(&mut self, id: TransferId, pending_id: TransferId, stamp: Option<StampBinding>, reason: String) -> Result<Done, LedgerError> {
+    /// Post (a stamp on a reservation, a credit of a hold) or void the pending transfer
+    /// `pending_id`.
+    fn resolve(&mut self, id: TransferId, pending_id: TransferId, how: Resolution, reason: String) -> Result<Done, LedgerError> {
         check_text("reason", &reason)?;
         let (entry, pending) = self.open_reservation(pending_id)?;
-        let post = stamp.is_some();
+        // A stamp posts only a reservation of quota, a credit only a hold of stock.
+        let hold = entry.transfer.is_stock_hold();
+        if matches!((&how, hold), (Resolution::Stamp(_), true) | (Resolution::Credit, false)) {
+            return Err(LedgerError::PendingNotFound(pending_id));
+        }
+        let (post, stamp) = match how {
+            Resolution::Stamp(stamp) => (true, Some(stamp)),
+            Resolution::Credit => (true, None),
+            Resolution::Void => (false, None),
+        };
         // A post after the timeout would consume a unit the owner was promised back; a void
         // then has the same effect as the sweeper's expiry and is allowed.
         if post && self.ctx.now.0 >= pending.expires_at {
@@ -382,6 +411,34 @@ impl Working<'_> {
         let status = if post { PendingStatus::Posted } else { PendingStatus::Voided };
         self.mark(pending_id, status, Some(id), stamp);
         Ok(Done::Receipt(self.record(t, None)))
+    }
+
+    fn hold(&mut self, h: &Hold) -> Result<Done, LedgerError> {
+        check_units(h.units)?;
+        if !(1..=RESERVE_TIMEOUT_MS_MAX).contains(&h.timeout_ms) {
+            return Err(LedgerError::InvalidTimeout { timeout_ms: h.timeout_ms, max: RESERVE_TIMEOUT_MS_MAX });
+        }
+        check_text("reference", &h.reference)?;
+        self.quota_account(h.to)?;
+        let stock = self.account(AccountId::STOCK).ok_or(LedgerError::NoSuchQuotaAccount(AccountId::STOCK))?;
+        let available = stock.balance.available();
+        if available < h.units {
+            return Err(LedgerError::InsufficientStock { available, requested: h.units });
+        }
+        self.add(AccountId::STOCK, DEBITS_PENDING, h.units)?;
+        self.add(h.to, CREDITS_PENDING, h.units)?;
+        let mut t = self.new_transfer(h.id, TransferKind::Reserve, AccountId::STOCK, h.to, h.units);
+        t.timeout_ms = Some(h.timeout_ms);
+        t.reference = h.reference.clone();
+        let pending = PendingRow {
+            expires_at: self.ctx.now.0.saturating_add(h.timeout_ms),
+            status: PendingStatus::Pending,
+            resolved_by: None,
+            resolved_at: None,
+            stamp: None,
+            dirty: false,
+        };
+        Ok(Done::Receipt(self.record(t, Some(pending))))
     }
 
     fn expire(&mut self, pending_id: TransferId) -> Result<ExpireOutcome, LedgerError> {
@@ -408,6 +465,16 @@ impl Working<'_> {
         };
         self.entries.get(&reservation).and_then(|e| e.serial)
     }
+}
+
+/// How a pending transfer is resolved.
+enum Resolution {
+    /// A stamping's reservation is posted: the serial number is bound to the document.
+    Stamp(StampBinding),
+    /// An order's hold is posted: the units become the owner's quota.
+    Credit,
+    /// Either is voided: the units go back.
+    Void,
 }
 
 fn serial_state(status: PendingStatus) -> &'static str {
@@ -485,7 +552,8 @@ pub(crate) fn wanted_accounts(ops: &[Op], entries: &HashMap<TransferId, Entry>) 
             Op::Mint(_) => account_ids.extend([AccountId::ISSUER.0, AccountId::STOCK.0]),
             Op::Grant(g) => account_ids.extend([AccountId::STOCK.0, g.to.0]),
             Op::Reserve(r) => account_ids.extend([r.account.0, AccountId::CONSUMED.0]),
-            Op::Post(_) | Op::Void(_) | Op::Expire(_) => {}
+            Op::Hold(h) => account_ids.extend([AccountId::STOCK.0, h.to.0]),
+            Op::Post(_) | Op::Void(_) | Op::Credit(_) | Op::Expire(_) => {}
         }
         if let Some(entry) = op_pending_id(op).and_then(|id| entries.get(&id)) {
             account_ids.extend([entry.transfer.debit_account.0, entry.transfer.credit_account.0]);
@@ -518,7 +586,7 @@ pub(crate) fn apply_ops<'a>(
         .new_order
         .iter()
         .copied()
-        .filter(|id| work.entries.get(id).is_some_and(|e| e.transfer.kind == TransferKind::Reserve))
+        .filter(|id| work.entries.get(id).is_some_and(|e| e.transfer.kind == TransferKind::Reserve && !e.transfer.is_stock_hold()))
         .collect();
     Applied { work, results, new_reservations }
 }
@@ -670,7 +738,7 @@ fn write_set(work: &Working<'_>) -> WriteSet {
             stamped_at,
             Val::Int(t.created_at.0),
         ]);
-        if let (Some(p), Some(serial)) = (&e.pending, e.serial) {
+        if let Some(p) = &e.pending {
             new_pending_rows.push(vec![
                 Val::Text(t.id.to_string()),
                 Val::Int(p.expires_at),
@@ -678,6 +746,8 @@ fn write_set(work: &Working<'_>) -> WriteSet {
                 Val::from(p.resolved_by.map(|b| b.to_string())),
                 Val::from(p.resolved_at),
             ]);
+        }
+        if let (Some(p), Some(serial)) = (&e.pending, e.serial) {
             let seq = serial.sequence(work.ctx.key).and_then(|s| i64::try_from(s).ok()).unwrap_or(-1);
             let [sha, doc_type, stamped_at] = stamp_vals(p.stamp);
             new_serial_rows.push(vec![
@@ -709,6 +779,10 @@ fn write_set(work: &Working<'_>) -> WriteSet {
             Val::from(p.resolved_by.map(|b| b.to_string())),
             Val::from(p.resolved_at),
         ]);
+        if e.transfer.is_stock_hold() {
+            // Holds have no serial number.
+            continue;
+        }
         let [sha, doc_type, stamped_at] = stamp_vals(p.stamp);
         serial_updates.push(vec![Val::Text(id), Val::from(serial_state(p.status)), sha, doc_type, stamped_at, Val::from(p.resolved_at)]);
     }

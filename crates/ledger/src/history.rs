@@ -17,8 +17,9 @@ pub const HISTORY_ROWS_MAX: i64 = 1_000;
 pub struct Movement {
     /// The transfer.
     pub transfer: Transfer,
-    /// Change to the units the owner can still use: +N for a grant, -1 for a reservation, +1
-    /// for a void, 0 for a post (the held unit is consumed).
+    /// Change to the units the owner can still use: +N for a grant or a credited order, -1 for
+    /// a reservation, +1 for a void, 0 for a post (the held unit is consumed) and for an
+    /// order's hold and its void (nothing usable moved).
     pub available_delta: i64,
     /// For reservations: how it stands now.
     pub status: Option<PendingStatus>,
@@ -56,10 +57,16 @@ impl Ledger {
                 None => None,
             };
             let sign = if transfer.credit_account == account { 1 } else { -1 };
+            // An order's hold credits this account (pending): nothing usable until it is
+            // posted; a stamping's reservation debits it: the unit is held at once.
+            let held_for_owner = transfer.credit_account == account;
             let available_delta = match transfer.kind {
                 TransferKind::Mint | TransferKind::Grant => sign * transfer.amount,
+                TransferKind::Reserve if held_for_owner => 0,
                 TransferKind::Reserve => -transfer.amount,
+                TransferKind::Void if held_for_owner => 0,
                 TransferKind::Void => transfer.amount,
+                TransferKind::Post if held_for_owner => transfer.amount,
                 TransferKind::Post => 0,
             };
             out.push(Movement {

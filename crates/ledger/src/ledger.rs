@@ -11,7 +11,7 @@ use crate::batch::{Done, ExpireOutcome, Op};
 use crate::error::LedgerError;
 use crate::rows::{ACCOUNT_COLUMNS, TRANSFER_COLUMNS, balance_from_row, transfer_from_row};
 use crate::store::Store;
-use crate::types::{AccountId, Balance, Grant, Mint, Post, Receipt, Reserve, Transfer, TransferId, Void};
+use crate::types::{AccountId, Balance, Credit, Grant, Hold, Mint, Post, Receipt, Reserve, Transfer, TransferId, Void};
 use crate::writer::{self, Job, WriterState};
 
 /// The series this registry issues when none is configured.
@@ -139,6 +139,36 @@ impl Ledger {
     /// Returns a reservation's unit; its serial number becomes void, never reissued.
     pub async fn void(&self, request: Void) -> Result<Receipt, LedgerError> {
         self.submit_receipt(Op::Void(request)).await
+    }
+
+    /// Holds stock for an owner until credited, voided or timed out (an order awaiting payment);
+    /// refused with `INSUFFICIENT_STOCK` rather than oversold.
+    pub async fn hold(&self, request: Hold) -> Result<Receipt, LedgerError> {
+        self.submit_receipt(Op::Hold(request)).await
+    }
+
+    /// Posts a hold: its units become the owner's quota. Refused with `PENDING_EXPIRED` once
+    /// the hold's timeout has passed (its units belong to stock again).
+    pub async fn credit(&self, request: Credit) -> Result<Receipt, LedgerError> {
+        self.submit_receipt(Op::Credit(request)).await
+    }
+
+    /// A transfer by id, if recorded.
+    pub async fn transfer(&self, id: TransferId) -> Result<Option<(Transfer, Option<crate::types::PendingStatus>)>, LedgerError> {
+        let sql = format!(
+            "SELECT {TRANSFER_COLUMNS}, p.status FROM transfers t LEFT JOIN pending_transfers p ON p.transfer_id = t.id WHERE t.id = $1"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.to_string()).fetch_optional(self.store.pool()).await?;
+        let Some(row) = row else { return Ok(None) };
+        let transfer = transfer_from_row(&row)?;
+        let status = match row.try_get::<Option<String>, _>(13)? {
+            Some(text) => Some(
+                crate::types::PendingStatus::parse(&text)
+                    .ok_or_else(|| crate::StoreError::Corrupt { record: format!("transfers/{id}"), detail: "bad status".into() })?,
+            ),
+            None => None,
+        };
+        Ok(Some((transfer, status)))
     }
 
     /// Expires one reservation if it is due (the sweeper's step; safe to race with other nodes).

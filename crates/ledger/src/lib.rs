@@ -4,6 +4,9 @@
 //! * [`Ledger`] is the API: mint stock, grant quota, reserve one unit together with one serial
 //!   number, post (stamped, bound to the document hash) or void, expire overdue reservations
 //!   (sweeper), owner history, public serial lookup, and the [`AuditReport`].
+//! * Orders ([`orders`]): a hold of stock for the buyer (a pending transfer stock -> quota that
+//!   expires with the order), credited exactly once by a transfer id derived from the order;
+//!   the payment gateway's notifications kept raw in an inbox ([`payments_inbox`]).
 //! * The web service's records: portal accounts and sessions ([`accounts`]), upload drafts
 //!   ([`drafts`]), integrator API keys ([`api_keys`]) and stampings
 //!   ([`stampings`], one per user and Idempotency-Key, with the stamped revision kept forever).
@@ -23,6 +26,8 @@ pub mod drafts;
 pub mod error;
 pub mod history;
 pub mod ledger;
+pub mod orders;
+pub mod payments_inbox;
 mod postgres_batch;
 pub mod registry;
 mod rows;

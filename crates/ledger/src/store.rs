@@ -73,6 +73,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_ledger.sql"),
     include_str!("../migrations/0002_web.sql"),
     include_str!("../migrations/0003_accounts.sql"),
+    include_str!("../migrations/0004_payments.sql"),
 ];
 /// The token in migrations replaced by the backend's auto-numbered primary key.
 const IDENTITY_TOKEN: &str = "{{IDENTITY}}";

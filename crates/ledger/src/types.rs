@@ -289,3 +289,38 @@ pub struct Void {
     /// Why (e.g. the stamping failure).
     pub reason: String,
 }
+
+/// Hold stock for an owner: a pending transfer stock -> quota of `units` (an order waiting for
+/// its payment). The stock is taken at once, so a paid order never finds it gone; the owner
+/// can use the units only once the hold is credited ([`Credit`]). Voided or expired, the units
+/// go back to stock. Stored as a `reserve` transfer debiting the stock account (no serial).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hold {
+    /// Idempotency key; also names the hold for credit/void.
+    pub id: TransferId,
+    /// The owner's quota account.
+    pub to: AccountId,
+    /// Units held.
+    pub units: i64,
+    /// Milliseconds until the sweeper returns the units to stock.
+    pub timeout_ms: i64,
+    /// The order this is for.
+    pub reference: String,
+}
+
+/// Post a hold: its units become the owner's quota (a paid order is credited).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credit {
+    /// Idempotency key.
+    pub id: TransferId,
+    /// The hold.
+    pub pending_id: TransferId,
+}
+
+impl Transfer {
+    /// Whether this is a hold of stock for an owner ([`Hold`]) rather than a stamping's
+    /// reservation of one unit of quota.
+    pub fn is_stock_hold(&self) -> bool {
+        self.kind == TransferKind::Reserve && self.debit_account == AccountId::STOCK
+    }
+}

@@ -1,6 +1,7 @@
 //! Model-based property test: random sequences of mint / grant / reserve / post / void /
-//! timeout (clock + sweeper) / repeated and conflicting ids run against the real store and a
-//! small in-memory model, compared after every step, on SQLite and PostgreSQL.
+//! hold (an order's stock) / credit / timeout (clock + sweeper) / repeated and conflicting ids
+//! run against the real store and a small in-memory model, compared after every step, on
+//! SQLite and PostgreSQL.
 
 mod common;
 
@@ -27,6 +28,12 @@ enum Step {
     Sweep,
     Repeat(usize),
     Conflict(usize),
+    /// An order holds stock for a user.
+    Hold(usize, i64, i64),
+    /// Credit a hold (even) or, wrongly, a reservation (odd).
+    Credit(usize),
+    /// Void a hold.
+    VoidHold(usize),
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -41,6 +48,9 @@ fn step() -> impl Strategy<Value = Step> {
         1 => Just(Step::Sweep),
         2 => (0usize..64).prop_map(Step::Repeat),
         1 => (0usize..64).prop_map(Step::Conflict),
+        2 => (0..USERS, 1i64..4, 1i64..2_000).prop_map(|(u, n, t)| Step::Hold(u, n, t)),
+        2 => (0usize..64).prop_map(Step::Credit),
+        1 => (0usize..64).prop_map(Step::VoidHold),
     ]
 }
 
@@ -52,6 +62,8 @@ enum Request {
     Reserve(Reserve),
     Post(Post),
     Void(Void),
+    Hold(Hold),
+    Credit(Credit),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -59,6 +71,8 @@ struct Held {
     user: usize,
     expires_at: i64,
     status: PendingStatus,
+    /// Units of an order's hold of stock; 0 for a stamping's reservation (one unit of quota).
+    hold_units: i64,
 }
 
 /// The model: what the ledger must do, written as plainly as possible.
@@ -70,6 +84,8 @@ struct Model {
     available: [i64; USERS],
     pending: [i64; USERS],
     posted: [i64; USERS],
+    /// Units held in stock for each user's orders.
+    incoming: [i64; USERS],
     held: HashMap<TransferId, Held>,
     done: HashMap<TransferId, Request>,
 }
@@ -83,6 +99,8 @@ impl Model {
             Request::Reserve(r) => r.id,
             Request::Post(p) => p.id,
             Request::Void(v) => v.id,
+            Request::Hold(h) => h.id,
+            Request::Credit(c) => c.id,
         };
         if let Some(previous) = self.done.get(&id) {
             return if previous == request { "OK" } else { "ID_CONFLICT" };
@@ -107,13 +125,23 @@ impl Model {
                 } else {
                     self.available[user] -= 1;
                     self.pending[user] += 1;
-                    let held = Held { user, expires_at: self.now + r.timeout_ms, status: PendingStatus::Pending };
+                    let held = Held { user, expires_at: self.now + r.timeout_ms, status: PendingStatus::Pending, hold_units: 0 };
                     self.held.insert(r.id, held);
                     "OK"
                 }
             }
-            Request::Post(p) => self.resolve(p.pending_id, true),
-            Request::Void(v) => self.resolve(v.pending_id, false),
+            Request::Post(p) => self.resolve(p.pending_id, Some(false)),
+            Request::Void(v) => self.resolve(v.pending_id, None),
+            Request::Hold(h) if self.stock < h.units => "INSUFFICIENT_STOCK",
+            Request::Hold(h) => {
+                let user = user_of(h.to);
+                self.stock -= h.units;
+                self.incoming[user] += h.units;
+                let held = Held { user, expires_at: self.now + h.timeout_ms, status: PendingStatus::Pending, hold_units: h.units };
+                self.held.insert(h.id, held);
+                "OK"
+            }
+            Request::Credit(c) => self.resolve(c.pending_id, Some(true)),
         };
         if outcome == "OK" {
             self.done.insert(id, request.clone());
@@ -121,17 +149,32 @@ impl Model {
         outcome
     }
 
-    fn resolve(&mut self, pending_id: TransferId, post: bool) -> &'static str {
+    /// `post`: `None` voids, `Some(false)` posts a stamp, `Some(true)` credits a hold.
+    fn resolve(&mut self, pending_id: TransferId, post: Option<bool>) -> &'static str {
         let now = self.now;
         let Some(held) = self.held.get_mut(&pending_id) else { return "PENDING_NOT_FOUND" };
         if held.status != PendingStatus::Pending {
             return "PENDING_ALREADY_RESOLVED";
         }
-        if post && now >= held.expires_at {
+        if post.is_some_and(|credit| credit != (held.hold_units > 0)) {
+            return "PENDING_NOT_FOUND";
+        }
+        if post.is_some() && now >= held.expires_at {
             return "PENDING_EXPIRED";
         }
+        let post = post.is_some();
         held.status = if post { PendingStatus::Posted } else { PendingStatus::Voided };
         let user = held.user;
+        if held.hold_units > 0 {
+            let units = held.hold_units;
+            self.incoming[user] -= units;
+            if post {
+                self.available[user] += units;
+            } else {
+                self.stock += units;
+            }
+            return "OK";
+        }
         self.pending[user] -= 1;
         if post {
             self.posted[user] += 1;
@@ -147,8 +190,13 @@ impl Model {
         for held in self.held.values_mut() {
             if held.status == PendingStatus::Pending && now >= held.expires_at {
                 held.status = PendingStatus::Expired;
-                self.pending[held.user] -= 1;
-                self.available[held.user] += 1;
+                if held.hold_units > 0 {
+                    self.incoming[held.user] -= held.hold_units;
+                    self.stock += held.hold_units;
+                } else {
+                    self.pending[held.user] -= 1;
+                    self.available[held.user] += 1;
+                }
                 expired += 1;
             }
         }
@@ -163,6 +211,8 @@ async fn submit(ledger: &Ledger, request: &Request) -> (&'static str, Option<Rec
         Request::Reserve(r) => ledger.reserve(r).await,
         Request::Post(p) => ledger.post(p).await,
         Request::Void(v) => ledger.void(v).await,
+        Request::Hold(h) => ledger.hold(h).await,
+        Request::Credit(c) => ledger.credit(c).await,
     };
     match result {
         Ok(receipt) => ("OK", Some(receipt)),
@@ -177,6 +227,8 @@ fn conflicting(request: &Request) -> Request {
         Request::Reserve(r) => Request::Reserve(Reserve { timeout_ms: r.timeout_ms + 1, ..r }),
         Request::Post(p) => Request::Post(Post { pending_id: TransferId(p.pending_id.0 + 1), ..p }),
         Request::Void(v) => Request::Void(Void { reason: format!("{} again", v.reason), ..v }),
+        Request::Hold(h) => Request::Hold(Hold { units: h.units + 1, ..h }),
+        Request::Credit(c) => Request::Credit(Credit { pending_id: TransferId(c.pending_id.0 + 1), ..c }),
     }
 }
 
@@ -191,6 +243,7 @@ async fn run_case(kind: Kind, steps: Vec<Step>) -> Result<(), TestCaseError> {
     let mut model = Model { now: common::T0.0, ..Model::default() };
     let mut history: Vec<Request> = Vec::new();
     let mut reservations: Vec<TransferId> = Vec::new();
+    let mut holds: Vec<TransferId> = Vec::new();
     let mut serials: HashMap<TransferId, meterai_core::Serial> = HashMap::new();
     let mut next_id = 1u128;
     for step in steps {
@@ -223,6 +276,24 @@ async fn run_case(kind: Kind, steps: Vec<Step>) -> Result<(), TestCaseError> {
                 pending_id: reservations[i % reservations.len()],
                 reason: "failed".into(),
             })),
+            Step::Hold(user, units, timeout_ms) => Some(Request::Hold(Hold {
+                id: fresh(),
+                to: accounts[user],
+                units,
+                timeout_ms,
+                reference: "order".into(),
+            })),
+            Step::Credit(i) if i % 2 == 0 && !holds.is_empty() => {
+                Some(Request::Credit(Credit { id: fresh(), pending_id: holds[i / 2 % holds.len()] }))
+            }
+            Step::Credit(i) if i % 2 == 1 && !reservations.is_empty() => {
+                Some(Request::Credit(Credit { id: fresh(), pending_id: reservations[i / 2 % reservations.len()] }))
+            }
+            Step::VoidHold(i) if !holds.is_empty() => Some(Request::Void(Void {
+                id: fresh(),
+                pending_id: holds[i % holds.len()],
+                reason: "order expired".into(),
+            })),
             Step::PostUnknown => Some(Request::Void(Void { id: fresh(), pending_id: TransferId(u128::MAX), reason: String::new() })),
             Step::Repeat(i) if !history.is_empty() => Some(history[i % history.len()].clone()),
             Step::Conflict(i) if !history.is_empty() => Some(conflicting(&history[i % history.len()])),
@@ -250,6 +321,11 @@ async fn run_case(kind: Kind, steps: Vec<Step>) -> Result<(), TestCaseError> {
                     reservations.push(r.id);
                 }
             }
+            if let (Request::Hold(h), "OK") = (&request, actual)
+                && !holds.contains(&h.id)
+            {
+                holds.push(h.id);
+            }
             history.push(request);
         }
         // Compare every balance after every step.
@@ -259,11 +335,13 @@ async fn run_case(kind: Kind, steps: Vec<Step>) -> Result<(), TestCaseError> {
             prop_assert_eq!(b.available(), model.available[user], "available of user {}", user);
             prop_assert_eq!(b.debits_pending, model.pending[user], "pending of user {}", user);
             prop_assert_eq!(b.debits_posted, model.posted[user], "posted of user {}", user);
+            prop_assert_eq!(b.credits_pending, model.incoming[user], "held for user {}", user);
         }
     }
     let distinct: HashSet<_> = serials.values().collect();
     prop_assert_eq!(distinct.len(), serials.len(), "serial numbers are unique");
     for (id, serial) in &serials {
+        prop_assert_eq!(model.held[id].hold_units, 0, "only reservations have serial numbers");
         let state = ledger.lookup_serial(serial).await.unwrap().unwrap().state;
         let expected = match model.held[id].status {
             PendingStatus::Pending => SerialState::Reserved,

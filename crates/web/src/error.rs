@@ -42,7 +42,7 @@ pub enum ApiError {
     /// Refused whoever asks: a form without its CSRF token.
     #[error("{message}")]
     Forbidden {
-        /// Stable code (`CSRF_TOKEN_INVALID`).
+        /// Stable code (`CSRF_TOKEN_INVALID`, `BAD_SIGNATURE`).
         code: &'static str,
         /// What is wrong.
         message: String,
@@ -81,6 +81,12 @@ pub enum ApiError {
         /// What is wrong with the input.
         message: String,
     },
+    /// The payment gateway did not answer; nothing was charged.
+    #[error("payment gateway unavailable: {detail}")]
+    GatewayUnavailable {
+        /// Logged, not shown.
+        detail: String,
+    },
     /// The database does not answer.
     #[error("not ready: {detail}")]
     Unavailable {
@@ -95,9 +101,10 @@ pub enum ApiError {
     },
 }
 
-/// The detail of a 5xx response, carried to the logging middleware (never to the client).
+/// The detail of a 5xx response (logged, never sent) and its stable code (sent), carried to
+/// the logging middleware.
 #[derive(Debug, Clone)]
-pub struct InternalDetail(pub String);
+pub struct InternalDetail(pub String, pub &'static str);
 
 impl ApiError {
     /// Shorthand for a 400 with a code.
@@ -138,7 +145,7 @@ impl ApiError {
             ApiError::QuotaExhausted { .. } => StatusCode::PAYMENT_REQUIRED,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable { .. } | ApiError::GatewayUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -157,6 +164,7 @@ impl ApiError {
             ApiError::TooLarge { .. } => "TOO_LARGE",
             ApiError::Refused { code, .. } => code,
             ApiError::Unavailable { .. } => "NOT_READY",
+            ApiError::GatewayUnavailable { .. } => "GATEWAY_UNAVAILABLE",
             ApiError::Internal { .. } => "INTERNAL",
         }
     }
@@ -179,8 +187,13 @@ impl ApiError {
             // request: say so, or a client reusing it gets a reset on its next request.
             response.headers_mut().insert(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"));
         }
-        if let ApiError::Internal { detail } | ApiError::Unavailable { detail } = self {
-            response.extensions_mut().insert(InternalDetail(detail));
+        let code = match &self {
+            ApiError::Unavailable { .. } => "NOT_READY",
+            ApiError::GatewayUnavailable { .. } => "GATEWAY_UNAVAILABLE",
+            _ => "INTERNAL",
+        };
+        if let ApiError::Internal { detail } | ApiError::Unavailable { detail } | ApiError::GatewayUnavailable { detail } = self {
+            response.extensions_mut().insert(InternalDetail(detail, code));
         }
         response
     }

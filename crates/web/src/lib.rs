@@ -8,6 +8,8 @@
 //! * The document owners' portal ([`portal`]): register, log in (Argon2id, sessions, CSRF on
 //!   every form, rate-limited), dashboard, upload -> server-rendered preview -> place -> stamp,
 //!   history with re-download, quota movements, API keys; Bahasa Indonesia or English.
+//! * Buying quota ([`payments`]): orders through a Midtrans-compatible gateway, the
+//!   notification receiver, reconciliation, receipts.
 //! * Operations: `GET /healthz`, `GET /readyz`, `GET /metrics` (Prometheus text).
 //!
 //! The seam is [`serve`]: give it a bound listener, an [`AppState`] and a shutdown future.
@@ -24,6 +26,7 @@ pub mod middleware;
 pub mod ops;
 pub mod pages;
 pub mod password;
+pub mod payments;
 pub mod portal;
 pub mod preview;
 pub mod rate_limit;
@@ -117,6 +120,8 @@ pub struct Inner {
     pub in_flight: in_flight::InFlight,
     /// Login attempts per e-mail address and per client address.
     pub login_limiter: rate_limit::RateLimiter,
+    /// Buying quota, when a payment gateway is configured ([`AppState::with_payments`]).
+    payments: std::sync::OnceLock<Arc<payments::Payments>>,
 }
 
 impl AppState {
@@ -133,7 +138,20 @@ impl AppState {
             metrics: metrics::Metrics::default(),
             in_flight: in_flight::InFlight::default(),
             login_limiter: rate_limit::RateLimiter::default(),
+            payments: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// Turns on buying quota through `payments` (orders API, notification receiver,
+    /// reconciliation). Set once, before [`router`] is built; a second call is ignored.
+    pub fn with_payments(self, payments: Arc<payments::Payments>) -> AppState {
+        let _ = self.0.payments.set(payments);
+        self
+    }
+
+    /// The buying side, if configured.
+    pub fn payments(&self) -> Option<&Arc<payments::Payments>> {
+        self.0.payments.get()
     }
 
     /// The URL a serial's QR code leads to.
@@ -181,6 +199,19 @@ pub fn router(state: AppState) -> Router {
         .route("/stampings/restore", post(portal::stampings::restore_any))
         .route("/stampings/{id}", get(portal::stampings::result_page))
         .route("/stampings/{id}/document", get(portal::stampings::download).post(portal::stampings::restore))
+        .route("/api/v1/stock", get(payments::api::stock))
+        .route("/api/v1/orders", post(payments::api::create).get(payments::api::list))
+        .route("/api/v1/orders/{id}", get(payments::api::get))
+        .route("/api/v1/orders/{id}/receipt.pdf", get(payments::api::receipt_pdf));
+    // The gateway's notifications: never behind a login, with a body limit of their own.
+    let routes = match state.payments() {
+        Some(p) => routes.route(
+            &p.config.notification_path,
+            post(payments::notifications::receive).layer(DefaultBodyLimit::max(payments::notifications::NOTIFICATION_BYTES_MAX)),
+        ),
+        None => routes,
+    };
+    let routes = routes
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::count_requests))
         .fallback(ops::not_found)
         .layer(DefaultBodyLimit::max(body_limit))

@@ -98,6 +98,26 @@ impl Metrics {
     }
 }
 
+/// Orders by state, and the age of the oldest in each state (in seconds): a growing age of
+/// `pending` or `paid` orders is the "paid but not credited" alarm.
+pub fn render_orders(stats: &[(meterai_ledger::orders::OrderState, i64, Option<meterai_core::Timestamp>)], now: meterai_core::Timestamp) -> String {
+    let mut out = String::new();
+    out.push_str("# HELP meterai_orders Orders by state.\n# TYPE meterai_orders gauge\n");
+    for state in meterai_ledger::orders::OrderState::ALL {
+        let count = stats.iter().find(|s| s.0 == state).map_or(0, |s| s.1);
+        let _ = writeln!(out, "meterai_orders{{state=\"{state}\"}} {count}");
+    }
+    out.push_str("# HELP meterai_orders_oldest_age_seconds Age of the oldest order in each state.\n");
+    out.push_str("# TYPE meterai_orders_oldest_age_seconds gauge\n");
+    for (state, _, oldest) in stats {
+        if let Some(oldest) = oldest {
+            let age = (now.0 - oldest.0).max(0) as f64 / 1000.0;
+            let _ = writeln!(out, "meterai_orders_oldest_age_seconds{{state=\"{state}\"}} {age}");
+        }
+    }
+    out
+}
+
 /// Escapes a label value (backslash, quote, newline) as the text format requires.
 fn label(value: &str) -> String {
     value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")

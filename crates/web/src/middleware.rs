@@ -74,12 +74,11 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
 async fn finalize_errors(request: Request, next: Next) -> Response {
     let request_id = request.headers().get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
     let response = next.run(request).await;
-    let Some(InternalDetail(detail)) = response.extensions().get::<InternalDetail>().cloned() else {
+    let Some(InternalDetail(detail, code)) = response.extensions().get::<InternalDetail>().cloned() else {
         return response;
     };
     let status = response.status();
     tracing::error!(request_id = %request_id, status = status.as_u16(), "{detail}");
-    let code = if status == StatusCode::SERVICE_UNAVAILABLE { "NOT_READY" } else { "INTERNAL" };
     let body = serde_json::json!({
         "error": { "code": code, "message": "internal error", "request_id": request_id }
     });

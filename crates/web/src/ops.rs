@@ -27,7 +27,12 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             None
         }
     };
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render(stock))
+    let mut text = state.metrics.render(stock);
+    match state.ledger.order_stats().await {
+        Ok(stats) => text.push_str(&crate::metrics::render_orders(&stats, state.clock.now())),
+        Err(e) => tracing::warn!("metrics: order counts unavailable: {e}"),
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
 }
 
 /// Any path we do not serve.

@@ -58,6 +58,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     /// The same ledger the server uses, for setting up quota and checking the books.
     pub ledger: Ledger,
+    /// Where its database is (to restart on the same books).
+    pub location: String,
     /// The server's state, for running its periodic jobs from a test.
     pub state: AppState,
     /// An HTTP client.
@@ -81,7 +83,13 @@ pub async fn spawn_app_with(backend: Backend, upload_bytes_max: usize) -> TestAp
 /// Starts the server with an injected clock (the ledger's and so the service's).
 pub async fn spawn_app_with_clock(backend: Backend, upload_bytes_max: usize, clock: Arc<dyn meterai_core::Clock>) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let location = match backend {
+    let location = fresh_location(backend, &dir).await;
+    spawn_app_at(location, dir, upload_bytes_max, None, clock, |state| state).await
+}
+
+/// A fresh database: a SQLite file in `dir`, or a PostgreSQL schema of its own.
+pub async fn fresh_location(backend: Backend, dir: &tempfile::TempDir) -> String {
+    match backend {
         Backend::Sqlite => dir.path().join("meterai.sqlite3").display().to_string(),
         Backend::Postgres => {
             sqlx::any::install_default_drivers();
@@ -94,22 +102,34 @@ pub async fn spawn_app_with_clock(backend: Backend, upload_bytes_max: usize, clo
             let separator = if base.contains('?') { '&' } else { '?' };
             format!("{base}{separator}options[search_path]={name}")
         }
-    };
+    }
+}
+
+/// Starts the server on `location` (an existing database keeps its books: a restart), on
+/// `addr` or a free port, with `clock`, and `configure` applied to its state (e.g. payments).
+pub async fn spawn_app_at(
+    location: String,
+    dir: tempfile::TempDir,
+    upload_bytes_max: usize,
+    addr: Option<SocketAddr>,
+    clock: Arc<dyn meterai_core::Clock>,
+    configure: impl FnOnce(AppState) -> AppState,
+) -> TestApp {
     let store = Store::open(&location).await.expect("open store");
     let ledger = Ledger::start(store, clock, LedgerConfig::default()).await.expect("start ledger");
     let pki = meterai_sign::generate_dev_pki(meterai_sign::KeyKind::EcdsaP256, [9; 32], 1_577_836_800, 30 * 365).expect("dev pki");
     let signer = meterai_sign::LocalKeySigner::from_pem(&pki.signer_key_pem, &pki.signer_cert_pem, Some(&pki.ca_cert_pem)).expect("signer");
     let anchors = meterai_sign::parse_pem_certificates(&pki.ca_cert_pem).expect("ca");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind(addr.unwrap_or_else(|| "127.0.0.1:0".parse().expect("addr"))).await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let config = WebConfig { public_url: format!("http://{addr}"), data_dir: dir.path().to_path_buf(), upload_bytes_max, retention_days: meterai_web::DOWNLOAD_RETENTION_DAYS };
     let ids = Arc::new(CountingIds(AtomicU64::new(0), COUNTER.fetch_add(1, Ordering::SeqCst)));
-    let state = AppState::new(ledger.clone(), Arc::new(signer), anchors, config, ids);
+    let state = configure(AppState::new(ledger.clone(), Arc::new(signer), anchors, config, ids));
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(meterai_web::serve(listener, state.clone(), async move {
         let _ = rx.await;
     }));
-    TestApp { addr, ledger, state, client: reqwest::Client::new(), dir, shutdown: Some(tx), server: Some(server) }
+    TestApp { addr, ledger, location, state, client: reqwest::Client::new(), dir, shutdown: Some(tx), server: Some(server) }
 }
 
 /// What a stamping request sends.
@@ -192,13 +212,21 @@ impl TestApp {
     }
 
     /// Stops the server gracefully and waits for it.
-    pub async fn stop(mut self) {
+    pub async fn stop(self) {
+        self.stop_keeping_data().await;
+    }
+
+    /// Stops the server gracefully and hands back its data directory and database location,
+    /// for a restart on the same books.
+    pub async fn stop_keeping_data(mut self) -> (tempfile::TempDir, String) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
         if let Some(server) = self.server.take() {
             server.await.expect("server task").expect("server");
         }
+        self.ledger.store().close().await;
+        (self.dir, self.location)
     }
 }
 
