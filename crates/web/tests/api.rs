@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Backend, StampForm, TestApp, error_code, spawn_app, spawn_app_with};
+use common::{Backend, StampForm, TestApp, dev_signer, error_code, spawn_app, spawn_app_with, spawn_app_with_signer};
 use sha2::{Digest, Sha256};
 
 /// Runs each scenario on both backends as `sqlite::NAME` and `postgres::NAME`.
@@ -29,6 +29,7 @@ on_both_backends!(
     a_mistyped_serial_is_400_and_an_unknown_one_is_404,
     without_quota_the_stamping_is_402_and_nothing_is_consumed,
     an_upload_over_the_limit_is_413_too_large_and_consumes_nothing,
+    a_client_that_hangs_up_mid_stamp_finds_its_stamping_done_under_its_idempotency_key,
 );
 
 async fn json(response: reqwest::Response) -> serde_json::Value {
@@ -218,6 +219,103 @@ async fn an_upload_over_the_limit_is_413_too_large_and_consumes_nothing(backend:
     let raw = app.client.post(app.url("/api/v1/verify")).header("content-type", "application/pdf").body(vec![b'%'; 200_000]).send().await.expect("verify");
     assert_eq!(raw.status(), 413);
     assert_eq!(app.quota(&key).await, (1, 0, 0));
+    assert_audit_clean(&app).await;
+    app.stop().await;
+}
+
+/// A signer that stops inside the stamp until the test lets it go: "mid-stamp" made certain.
+struct GatedSigner {
+    inner: meterai_sign::LocalKeySigner,
+    /// Told (once) that a stamp reached the signature.
+    entered: std::sync::mpsc::SyncSender<()>,
+    /// Waited on before signing.
+    release: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+}
+
+/// Longest a gated stamp waits for the test, so a failing test cannot hang the server.
+const GATE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl meterai_sign::Signer for GatedSigner {
+    fn algorithm(&self) -> meterai_sign::SignatureAlgorithm {
+        self.inner.algorithm()
+    }
+    fn certificate_der(&self) -> &[u8] {
+        self.inner.certificate_der()
+    }
+    fn chain_der(&self) -> &[Vec<u8>] {
+        self.inner.chain_der()
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, meterai_sign::SignError> {
+        let _ = self.entered.try_send(());
+        let _ = self.release.lock().expect("gate").recv_timeout(GATE_WAIT);
+        self.inner.sign(message)
+    }
+    fn signature_len_max(&self) -> usize {
+        self.inner.signature_len_max()
+    }
+}
+
+/// The raw bytes of a stamping request, so the test can hang up on its own socket.
+fn raw_stamping_request(app: &TestApp, key: &str, idempotency_key: &str, form: &StampForm) -> Vec<u8> {
+    let boundary = "meterai-hang-up-boundary";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}\"\r\nContent-Type: application/pdf\r\n\r\n", form.file_name).as_bytes(),
+    );
+    body.extend_from_slice(&form.file);
+    body.extend_from_slice(b"\r\n");
+    for (name, value) in [("page", "1"), ("at", form.at.as_str()), ("doc_type", &form.doc_type), ("doc_number", &form.doc_number), ("doc_date", &form.doc_date)] {
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let mut request = format!(
+        "POST /api/v1/stampings HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {key}\r\nIdempotency-Key: {idempotency_key}\r\n\
+         Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\n\r\n",
+        app.addr,
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(&body);
+    request
+}
+
+async fn a_client_that_hangs_up_mid_stamp_finds_its_stamping_done_under_its_idempotency_key(backend: Backend) {
+    use tokio::io::AsyncWriteExt;
+    let (entered_tx, entered_rx) = std::sync::mpsc::sync_channel(1);
+    let (release_tx, release_rx) = std::sync::mpsc::channel();
+    let signer = GatedSigner { inner: dev_signer(), entered: entered_tx, release: std::sync::Mutex::new(release_rx) };
+    let app = spawn_app_with_signer(backend, std::sync::Arc::new(signer)).await;
+    let (_, key) = app.user_with_key("owner@example.id", 2).await;
+    let form = StampForm::corpus_letter();
+
+    let mut socket = tokio::net::TcpStream::connect(app.addr).await.expect("connect");
+    socket.write_all(&raw_stamping_request(&app, &key, "hang-up-1", &form)).await.expect("send the request");
+    // The stamp is now inside the signature: reserved, not yet posted.
+    tokio::task::spawn_blocking(move || entered_rx.recv_timeout(GATE_WAIT)).await.expect("join").expect("the stamp reached the signer");
+    assert_eq!(app.quota(&key).await, (1, 1, 0), "one unit is reserved while the stamp is in flight");
+    drop(socket); // the client is gone
+    release_tx.send(()).expect("release the signer");
+
+    // Server-side, the stamping completes and shows in the owner's list.
+    let deadline = tokio::time::Instant::now() + GATE_WAIT;
+    let listed = loop {
+        let list = json(app.get_with(&key, "/api/v1/stampings").await).await;
+        let mine = list["stampings"].as_array().and_then(|a| a.iter().find(|s| s["idempotency_key"] == "hang-up-1").cloned());
+        if let Some(s) = mine.filter(|s| s["status"] != "processing") {
+            break s;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the stamping did not finish: {list}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(listed["status"], "stamped", "{listed}");
+    assert_eq!(app.quota(&key).await, (1, 0, 1));
+
+    // The idempotency key retrieves it; retrying costs nothing more.
+    let replay = app.stamp(&key, "hang-up-1", &form).await;
+    assert_eq!(replay.status(), 200);
+    let replay = json(replay).await;
+    assert_eq!((&replay["id"], &replay["serial"]), (&listed["id"], &listed["serial"]));
+    assert_eq!(app.quota(&key).await, (1, 0, 1));
     assert_audit_clean(&app).await;
     app.stop().await;
 }

@@ -115,16 +115,44 @@ pub async fn spawn_app_at(
     clock: Arc<dyn meterai_core::Clock>,
     configure: impl FnOnce(AppState) -> AppState,
 ) -> TestApp {
+    spawn_app_signing(location, dir, upload_bytes_max, addr, clock, Arc::new(dev_signer()), configure).await
+}
+
+/// The test PKI's signer (ECDSA P-256, fixed seed): the server's unless a test brings its own.
+pub fn dev_signer() -> meterai_sign::LocalKeySigner {
+    let pki = dev_pki();
+    meterai_sign::LocalKeySigner::from_pem(&pki.signer_key_pem, &pki.signer_cert_pem, Some(&pki.ca_cert_pem)).expect("signer")
+}
+
+fn dev_pki() -> meterai_sign::DevPki {
+    meterai_sign::generate_dev_pki(meterai_sign::KeyKind::EcdsaP256, [9; 32], 1_577_836_800, 30 * 365).expect("dev pki")
+}
+
+/// Starts the server with a fresh database on `backend` and `signer` (which must chain to the
+/// test PKI's CA, the server's trust anchor).
+pub async fn spawn_app_with_signer(backend: Backend, signer: Arc<dyn meterai_sign::Signer>) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let location = fresh_location(backend, &dir).await;
+    spawn_app_signing(location, dir, meterai_web::UPLOAD_BYTES_MAX, None, Arc::new(SystemClock), signer, |state| state).await
+}
+
+async fn spawn_app_signing(
+    location: String,
+    dir: tempfile::TempDir,
+    upload_bytes_max: usize,
+    addr: Option<SocketAddr>,
+    clock: Arc<dyn meterai_core::Clock>,
+    signer: Arc<dyn meterai_sign::Signer>,
+    configure: impl FnOnce(AppState) -> AppState,
+) -> TestApp {
     let store = Store::open(&location).await.expect("open store");
     let ledger = Ledger::start(store, clock, LedgerConfig::default()).await.expect("start ledger");
-    let pki = meterai_sign::generate_dev_pki(meterai_sign::KeyKind::EcdsaP256, [9; 32], 1_577_836_800, 30 * 365).expect("dev pki");
-    let signer = meterai_sign::LocalKeySigner::from_pem(&pki.signer_key_pem, &pki.signer_cert_pem, Some(&pki.ca_cert_pem)).expect("signer");
-    let anchors = meterai_sign::parse_pem_certificates(&pki.ca_cert_pem).expect("ca");
+    let anchors = meterai_sign::parse_pem_certificates(&dev_pki().ca_cert_pem).expect("ca");
     let listener = tokio::net::TcpListener::bind(addr.unwrap_or_else(|| "127.0.0.1:0".parse().expect("addr"))).await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let config = WebConfig { public_url: format!("http://{addr}"), data_dir: dir.path().to_path_buf(), upload_bytes_max, retention_days: meterai_web::DOWNLOAD_RETENTION_DAYS };
     let ids = Arc::new(CountingIds(AtomicU64::new(0), COUNTER.fetch_add(1, Ordering::SeqCst)));
-    let state = configure(AppState::new(ledger.clone(), Arc::new(signer), anchors, config, ids));
+    let state = configure(AppState::new(ledger.clone(), signer, anchors, config, ids));
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(meterai_web::serve(listener, state.clone(), async move {
         let _ = rx.await;
