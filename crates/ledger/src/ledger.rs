@@ -253,6 +253,22 @@ impl Ledger {
         Ok(self.balance(AccountId::STOCK).await?.map_or(0, |b| b.available()))
     }
 
+    /// Units of quota by state, across all owners (for metrics): reserved by stampings in
+    /// flight, posted (stamped), and returned (reservations voided or expired).
+    pub async fn quota_units(&self) -> Result<crate::types::QuotaUnits, LedgerError> {
+        let consumed = self.balance(AccountId::CONSUMED).await?;
+        let (reserved, posted) = consumed.map_or((0, 0), |b| (b.credits_pending, b.credits_posted));
+        let row = sqlx::query(
+            "SELECT COUNT(*) FROM pending_transfers p JOIN transfers t ON t.id = p.transfer_id \
+             WHERE p.status IN ('voided', 'expired') AND t.credit_account_id = $1",
+        )
+        .bind(AccountId::CONSUMED.0)
+        .fetch_one(self.store.pool())
+        .await?;
+        let returned: i64 = sqlx::Row::try_get(&row, 0).map_err(crate::error::StoreError::from)?;
+        Ok(crate::types::QuotaUnits { reserved, posted, returned })
+    }
+
     /// Every minted batch, oldest first.
     pub async fn mint_batches(&self) -> Result<Vec<Transfer>, LedgerError> {
         let sql = format!("SELECT {TRANSFER_COLUMNS} FROM transfers t WHERE t.kind = 'mint' ORDER BY t.created_at, t.id");

@@ -100,6 +100,17 @@ pub struct Balance {
     pub credits_posted: i64,
 }
 
+/// Units of quota by state across all owners, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaUnits {
+    /// Held by stampings in flight.
+    pub reserved: i64,
+    /// Consumed by stamps.
+    pub posted: i64,
+    /// Reservations that ended voided or expired (the unit went back).
+    pub returned: i64,
+}
+
 impl Balance {
     /// Units that can still be debited (reserved or granted) from a limited account.
     pub fn available(&self) -> i64 {

@@ -33,12 +33,18 @@ impl StampOutcome {
     }
 }
 
-/// Requests seen for one route and status.
+/// Upper bounds of the latency histogram's buckets, in seconds: from a cached page (ms) to a
+/// stamp of a large document under load (seconds); p99 under 100 ms is the service's target.
+pub const LATENCY_BUCKETS_SECONDS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// Latencies seen for one route: a Prometheus histogram.
 #[derive(Debug, Default, Clone, Copy)]
-struct RouteStats {
-    /// How many.
+struct Latencies {
+    /// Requests at or under each bound of [`LATENCY_BUCKETS_SECONDS`] (not cumulative here).
+    buckets: [u64; LATENCY_BUCKETS_SECONDS.len()],
+    /// How many requests in all (those over the last bound count only here).
     count: u64,
-    /// Their summed duration, in microseconds (sum / count = mean latency).
+    /// Their summed duration, in microseconds.
     duration_us_sum: u64,
 }
 
@@ -46,7 +52,9 @@ struct RouteStats {
 #[derive(Debug, Default)]
 pub struct Metrics {
     /// Requests by (route template, status code).
-    requests: Mutex<BTreeMap<(String, u16), RouteStats>>,
+    requests: Mutex<BTreeMap<(String, u16), u64>>,
+    /// Latencies by route template (not by status: one histogram per route keeps the series few).
+    latencies: Mutex<BTreeMap<String, Latencies>>,
     /// Stampings by outcome, indexed like [`StampOutcome::ALL`].
     stampings: [AtomicU64; 4],
 }
@@ -56,10 +64,14 @@ impl Metrics {
     pub fn record_request(&self, route: &str, status: u16, took: Duration) {
         let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
         // A poisoned lock only means another request panicked mid-increment: keep counting.
-        let mut map = self.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let stats = map.entry((route.to_string(), status)).or_default();
-        stats.count += 1;
-        stats.duration_us_sum = stats.duration_us_sum.saturating_add(micros);
+        *self.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner).entry((route.to_string(), status)).or_default() += 1;
+        let mut latencies = self.latencies.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let l = latencies.entry(route.to_string()).or_default();
+        if let Some(i) = LATENCY_BUCKETS_SECONDS.iter().position(|&bound| took.as_secs_f64() <= bound) {
+            l.buckets[i] += 1;
+        }
+        l.count += 1;
+        l.duration_us_sum = l.duration_us_sum.saturating_add(micros);
     }
 
     /// Counts one finished stamping.
@@ -68,21 +80,30 @@ impl Metrics {
         self.stampings[index].fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The exposition text; `stock` is the stock level read now (`None` if the database did not
-    /// answer, then the gauge is left out rather than reported wrong).
-    pub fn render(&self, stock: Option<i64>) -> String {
+    /// The exposition text; `stock` is the stock level read now and `units` the quota units by
+    /// state (`None` if the database did not answer: the gauge is left out rather than reported
+    /// wrong).
+    pub fn render(&self, stock: Option<i64>, units: Option<meterai_ledger::QuotaUnits>) -> String {
         let mut out = String::new();
         out.push_str("# HELP meterai_http_requests_total HTTP requests by route and status.\n");
         out.push_str("# TYPE meterai_http_requests_total counter\n");
         let map = self.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
-        for ((route, status), stats) in &map {
-            let _ = writeln!(out, "meterai_http_requests_total{{route=\"{}\",status=\"{status}\"}} {}", label(route), stats.count);
+        for ((route, status), count) in &map {
+            let _ = writeln!(out, "meterai_http_requests_total{{route=\"{}\",status=\"{status}\"}} {count}", label(route));
         }
-        out.push_str("# HELP meterai_http_request_duration_seconds_sum Time spent answering, by route and status.\n");
-        out.push_str("# TYPE meterai_http_request_duration_seconds_sum counter\n");
-        for ((route, status), stats) in &map {
-            let seconds = stats.duration_us_sum as f64 / 1e6;
-            let _ = writeln!(out, "meterai_http_request_duration_seconds_sum{{route=\"{}\",status=\"{status}\"}} {seconds}", label(route));
+        out.push_str("# HELP meterai_http_request_duration_seconds Time spent answering, by route.\n");
+        out.push_str("# TYPE meterai_http_request_duration_seconds histogram\n");
+        let latencies = self.latencies.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        for (route, l) in &latencies {
+            let route = label(route);
+            let mut cumulative = 0;
+            for (bound, n) in LATENCY_BUCKETS_SECONDS.iter().zip(l.buckets) {
+                cumulative += n;
+                let _ = writeln!(out, "meterai_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {cumulative}");
+            }
+            let _ = writeln!(out, "meterai_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}", l.count);
+            let _ = writeln!(out, "meterai_http_request_duration_seconds_sum{{route=\"{route}\"}} {}", l.duration_us_sum as f64 / 1e6);
+            let _ = writeln!(out, "meterai_http_request_duration_seconds_count{{route=\"{route}\"}} {}", l.count);
         }
         out.push_str("# HELP meterai_stampings_total Stampings by outcome.\n");
         out.push_str("# TYPE meterai_stampings_total counter\n");
@@ -93,6 +114,13 @@ impl Metrics {
             out.push_str("# HELP meterai_stock_units Units of stock that can still be granted.\n");
             out.push_str("# TYPE meterai_stock_units gauge\n");
             let _ = writeln!(out, "meterai_stock_units {stock}");
+        }
+        if let Some(u) = units {
+            out.push_str("# HELP meterai_quota_units Units of quota by state: reserved by stampings in flight, posted (stamped), returned (voided or expired).\n");
+            out.push_str("# TYPE meterai_quota_units gauge\n");
+            for (state, n) in [("reserved", u.reserved), ("posted", u.posted), ("returned", u.returned)] {
+                let _ = writeln!(out, "meterai_quota_units{{state=\"{state}\"}} {n}");
+            }
         }
         out
     }
@@ -132,9 +160,21 @@ mod tests {
         let m = Metrics::default();
         m.record_request("/v/{sn}", 200, Duration::from_millis(3));
         m.record_request("/v/{sn}", 200, Duration::from_millis(1));
+        m.record_request("/v/{sn}", 404, Duration::from_millis(60));
+        m.record_request("/v/{sn}", 200, Duration::from_secs(30));
         m.record_stamping(StampOutcome::Refused);
-        let text = m.render(Some(7));
-        assert!(text.contains("meterai_http_requests_total{route=\"/v/{sn}\",status=\"200\"} 2\n"), "{text}");
+        let units = meterai_ledger::QuotaUnits { reserved: 1, posted: 5, returned: 2 };
+        let text = m.render(Some(7), Some(units));
+        assert!(text.contains("meterai_http_requests_total{route=\"/v/{sn}\",status=\"200\"} 3\n"), "{text}");
+        // Histogram buckets are cumulative; +Inf counts the request over the last bound too.
+        assert!(text.contains("meterai_http_request_duration_seconds_bucket{route=\"/v/{sn}\",le=\"0.005\"} 2\n"), "{text}");
+        assert!(text.contains("meterai_http_request_duration_seconds_bucket{route=\"/v/{sn}\",le=\"0.05\"} 2\n"), "{text}");
+        assert!(text.contains("meterai_http_request_duration_seconds_bucket{route=\"/v/{sn}\",le=\"0.1\"} 3\n"), "{text}");
+        assert!(text.contains("meterai_http_request_duration_seconds_bucket{route=\"/v/{sn}\",le=\"10\"} 3\n"), "{text}");
+        assert!(text.contains("meterai_http_request_duration_seconds_bucket{route=\"/v/{sn}\",le=\"+Inf\"} 4\n"), "{text}");
+        assert!(text.contains("meterai_http_request_duration_seconds_count{route=\"/v/{sn}\"} 4\n"), "{text}");
+        assert!(text.contains("meterai_quota_units{state=\"reserved\"} 1\n"), "{text}");
+        assert!(text.contains("meterai_quota_units{state=\"returned\"} 2\n"), "{text}");
         assert!(text.contains("meterai_stampings_total{outcome=\"refused\"} 1\n"), "{text}");
         assert!(text.contains("meterai_stampings_total{outcome=\"stamped\"} 0\n"), "{text}");
         assert!(text.contains("meterai_stock_units 7\n"), "{text}");

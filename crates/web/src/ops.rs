@@ -27,7 +27,14 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             None
         }
     };
-    let mut text = state.metrics.render(stock);
+    let units = match state.ledger.quota_units().await {
+        Ok(units) => Some(units),
+        Err(e) => {
+            tracing::warn!("metrics: quota units unavailable: {e}");
+            None
+        }
+    };
+    let mut text = state.metrics.render(stock, units);
     match state.ledger.order_stats().await {
         Ok(stats) => text.push_str(&crate::metrics::render_orders(&stats, state.clock.now())),
         Err(e) => tracing::warn!("metrics: order counts unavailable: {e}"),

@@ -50,6 +50,8 @@ async fn health_readiness_and_metrics_answer(backend: Backend) {
     let metrics = app.client.get(app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
     assert!(metrics.contains("meterai_http_requests_total{route=\"/healthz\",status=\"200\"} 1"), "{metrics}");
     assert!(metrics.contains("meterai_stock_units 0"), "{metrics}");
+    assert!(metrics.contains("meterai_quota_units{state=\"reserved\"} 0"), "{metrics}");
+    assert!(metrics.contains("meterai_http_request_duration_seconds_count{route=\"/healthz\"} 1"), "{metrics}");
     assert!(metrics.contains("meterai_stampings_total{outcome=\"stamped\"} 0"), "{metrics}");
     let openapi = app.client.get(app.url("/api/openapi.json")).send().await.expect("openapi");
     assert_eq!(openapi.status(), 200);
