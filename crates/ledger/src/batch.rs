@@ -39,8 +39,9 @@ pub(crate) enum Op {
     Grant(Grant),
     /// Hold a unit and a serial number.
     Reserve(Reserve),
-    /// Consume a reservation.
-    Post(Post),
+    /// Consume a reservation; with the stamped revision (the web's stampings), its `stampings`
+    /// row becomes `stamped` in the same transaction.
+    Post(Post, Option<Vec<u8>>),
     /// Cancel a reservation or a hold.
     Void(Void),
     /// Hold stock for an owner (an order).
@@ -131,6 +132,27 @@ struct Working<'a> {
     new_order: Vec<TransferId>,
     /// Every account the batch touches, with its running balance and the change to write.
     accounts: HashMap<AccountId, Account>,
+    /// Stampings whose reservation this batch posts with the stamped revision: their rows are
+    /// marked stamped in the same transaction, so "unit consumed" and "stamping recorded"
+    /// cannot be split by a crash or a failed write.
+    stamped_records: Vec<StampedRecord>,
+}
+
+/// A stamping row to mark stamped together with its post.
+struct StampedRecord {
+    /// The stamping's id (= its reservation's).
+    stamping: TransferId,
+    /// SHA-256 of the stamped document.
+    doc_sha256: [u8; 32],
+    /// The appended revision, kept forever.
+    tail: Vec<u8>,
+}
+
+fn check_tail(tail: &[u8]) -> Result<(), LedgerError> {
+    if tail.len() > crate::stampings::TAIL_BYTES_MAX {
+        return Err(LedgerError::TextTooLong { field: "tail", max: crate::stampings::TAIL_BYTES_MAX });
+    }
+    Ok(())
 }
 
 pub(crate) fn check_text(field: &'static str, text: &str) -> Result<(), LedgerError> {
@@ -157,7 +179,7 @@ fn differing_field(stored: &Transfer, op: &Op) -> Option<&'static str> {
         Op::Mint(_) => TransferKind::Mint,
         Op::Grant(_) => TransferKind::Grant,
         Op::Reserve(_) => TransferKind::Reserve,
-        Op::Post(_) => TransferKind::Post,
+        Op::Post(..) => TransferKind::Post,
         Op::Void(_) => TransferKind::Void,
         Op::Hold(_) => TransferKind::Reserve,
         Op::Credit(_) => TransferKind::Post,
@@ -179,7 +201,7 @@ fn differing_field(stored: &Transfer, op: &Op) -> Option<&'static str> {
             ("timeout_ms", stored.timeout_ms == Some(r.timeout_ms)),
             ("reference", stored.reference == r.reference),
         ],
-        Op::Post(p) => vec![
+        Op::Post(p, _) => vec![
             ("pending_id", stored.pending_id == Some(p.pending_id)),
             ("doc_sha256", stored.stamp.map(|s| s.doc_sha256) == Some(p.stamp.doc_sha256)),
             ("doc_type", stored.stamp.map(|s| s.doc_type) == Some(p.stamp.doc_type)),
@@ -206,7 +228,7 @@ fn op_id(op: &Op) -> Option<TransferId> {
         Op::Mint(m) => Some(m.id),
         Op::Grant(g) => Some(g.id),
         Op::Reserve(r) => Some(r.id),
-        Op::Post(p) => Some(p.id),
+        Op::Post(p, _) => Some(p.id),
         Op::Void(v) => Some(v.id),
         Op::Hold(h) => Some(h.id),
         Op::Credit(c) => Some(c.id),
@@ -216,7 +238,7 @@ fn op_id(op: &Op) -> Option<TransferId> {
 
 fn op_pending_id(op: &Op) -> Option<TransferId> {
     match op {
-        Op::Post(p) => Some(p.pending_id),
+        Op::Post(p, _) => Some(p.pending_id),
         Op::Void(v) => Some(v.pending_id),
         Op::Credit(c) => Some(c.pending_id),
         Op::Expire(id) => Some(*id),
@@ -287,7 +309,17 @@ impl Working<'_> {
             Op::Mint(m) => self.mint(m),
             Op::Grant(g) => self.grant(g),
             Op::Reserve(r) => self.reserve(r),
-            Op::Post(p) => self.resolve(p.id, p.pending_id, Resolution::Stamp(p.stamp), String::new()),
+            Op::Post(p, tail) => {
+                // Checked before anything moves: a refused operation leaves no trace in the batch.
+                if let Some(tail) = tail {
+                    check_tail(tail)?;
+                }
+                let done = self.resolve(p.id, p.pending_id, Resolution::Stamp(p.stamp), String::new())?;
+                if let Some(tail) = tail {
+                    self.stamped_records.push(StampedRecord { stamping: p.pending_id, doc_sha256: p.stamp.doc_sha256, tail: tail.clone() });
+                }
+                Ok(done)
+            }
             Op::Void(v) => self.resolve(v.id, v.pending_id, Resolution::Void, v.reason.clone()),
             Op::Hold(h) => self.hold(h),
             Op::Credit(c) => self.resolve(c.id, c.pending_id, Resolution::Credit, String::new()),
@@ -553,7 +585,7 @@ pub(crate) fn wanted_accounts(ops: &[Op], entries: &HashMap<TransferId, Entry>) 
             Op::Grant(g) => account_ids.extend([AccountId::STOCK.0, g.to.0]),
             Op::Reserve(r) => account_ids.extend([r.account.0, AccountId::CONSUMED.0]),
             Op::Hold(h) => account_ids.extend([AccountId::STOCK.0, h.to.0]),
-            Op::Post(_) | Op::Void(_) | Op::Credit(_) | Op::Expire(_) => {}
+            Op::Post(..) | Op::Void(_) | Op::Credit(_) | Op::Expire(_) => {}
         }
         if let Some(entry) = op_pending_id(op).and_then(|id| entries.get(&id)) {
             account_ids.extend([entry.transfer.debit_account.0, entry.transfer.credit_account.0]);
@@ -580,7 +612,7 @@ pub(crate) fn apply_ops<'a>(
     ops: &[Op],
 ) -> Applied<'a> {
     let accounts = balances.into_iter().map(|b| (b.account, Account { balance: b, delta: [0; 4] })).collect();
-    let mut work = Working { ctx, entries, new_order: Vec::new(), accounts };
+    let mut work = Working { ctx, entries, new_order: Vec::new(), accounts, stamped_records: Vec::new() };
     let results = ops.iter().map(|op| work.apply(op)).collect();
     let new_reservations = work
         .new_order
@@ -672,6 +704,17 @@ static UPDATE_SERIALS: WriteSpec = WriteSpec {
     postgres: "UPDATE serials SET state = v.c2, doc_sha256 = v.c3, doc_type = v.c4, stamped_at = v.c5, \
                resolved_at = v.c6 FROM {rows} AS v (c1, c2, c3, c4, c5, c6) \
                WHERE serials.reserve_transfer_id = v.c1 AND serials.state = 'reserved' RETURNING 1",
+};
+
+// Conditional like UPDATE_PENDING: a stamping row that is gone or no longer processing makes
+// the count short, so the post is not committed without its record.
+static UPDATE_STAMPINGS_STAMPED: WriteSpec = WriteSpec {
+    types: &[T, T, T, T, I],
+    sqlite: "UPDATE stampings SET status = 'stamped', serial = ?2, doc_sha256 = ?3, tail_hex = ?4, finished_at = ?5 \
+             WHERE id = ?1 AND status = 'processing'",
+    postgres: "UPDATE stampings SET status = 'stamped', serial = v.c2, doc_sha256 = v.c3, tail_hex = v.c4, \
+               finished_at = v.c5 FROM {rows} AS v (c1, c2, c3, c4, c5) \
+               WHERE stampings.id = v.c1 AND stampings.status = 'processing' RETURNING 1",
 };
 
 static UPDATE_ACCOUNTS: WriteSpec = WriteSpec {
@@ -786,6 +829,17 @@ fn write_set(work: &Working<'_>) -> WriteSet {
         let [sha, doc_type, stamped_at] = stamp_vals(p.stamp);
         serial_updates.push(vec![Val::Text(id), Val::from(serial_state(p.status)), sha, doc_type, stamped_at, Val::from(p.resolved_at)]);
     }
+    let mut stamped_rows = Vec::new();
+    for r in &work.stamped_records {
+        let serial = work.entries.get(&r.stamping).and_then(|e| e.serial).map(|sn| sn.to_string());
+        stamped_rows.push(vec![
+            Val::Text(r.stamping.to_string()),
+            Val::from(serial),
+            Val::Text(hex(&r.doc_sha256)),
+            Val::Text(hex(&r.tail)),
+            Val::Int(work.ctx.now.0),
+        ]);
+    }
     let mut changed: Vec<&Account> = work.accounts.values().filter(|a| a.delta != [0; 4]).collect();
     changed.sort_by_key(|a| a.balance.account);
     let account_rows: Vec<Vec<Val>> = changed
@@ -803,6 +857,7 @@ fn write_set(work: &Working<'_>) -> WriteSet {
         (&INSERT_SERIALS, new_serial_rows),
         (&UPDATE_SERIALS, serial_updates),
         (&UPDATE_ACCOUNTS, account_rows),
+        (&UPDATE_STAMPINGS_STAMPED, stamped_rows),
     ]
     .into_iter()
     .filter(|(_, rows)| !rows.is_empty())

@@ -133,7 +133,15 @@ impl Ledger {
 
     /// Consumes a reservation and binds its serial number to the stamped document.
     pub async fn post(&self, request: Post) -> Result<Receipt, LedgerError> {
-        self.submit_receipt(Op::Post(request)).await
+        self.submit_receipt(Op::Post(request, None)).await
+    }
+
+    /// Posts the reservation of a web stamping (recorded by `begin_stamping`) and, in the same
+    /// transaction, marks the stamping stamped with its serial, the stamped document's hash and
+    /// the appended revision `tail` (at most `TAIL_BYTES_MAX` bytes). Either both happen or
+    /// neither: a stamping whose unit was consumed is never left without its document.
+    pub async fn post_stamping(&self, request: Post, tail: Vec<u8>) -> Result<Receipt, LedgerError> {
+        self.submit_receipt(Op::Post(request, Some(tail))).await
     }
 
     /// Returns a reservation's unit; its serial number becomes void, never reissued.
@@ -215,8 +223,10 @@ impl Ledger {
             let mut ticker = tokio::time::interval(every);
             loop {
                 ticker.tick().await;
-                // A failed pass (database briefly away) is retried on the next tick.
+                // A failed pass (database briefly away) is retried on the next tick. Expiry
+                // first: a stamping whose reservation expires is settled in the same pass.
                 let _ = ledger.sweep_expired().await;
+                let _ = ledger.settle_abandoned_stampings().await;
             }
         })
     }

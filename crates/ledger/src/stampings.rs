@@ -15,6 +15,15 @@ use crate::types::TransferId;
 
 /// Most stampings one listing returns.
 pub const STAMPINGS_PAGE_MAX: u32 = 100;
+/// Age after which a stamping still "processing" with no open reservation is settled as
+/// interrupted, in milliseconds: far longer than the moment between recording a stamping and
+/// reserving its unit, so only a stamping whose node died in between is caught.
+pub const ABANDONED_STAMPING_AGE_MS: i64 = 10 * 60 * 1000;
+/// Most abandoned stampings one settling pass handles (the next pass takes the rest).
+pub const SETTLE_BATCH_MAX: i64 = 500;
+/// The code an interrupted stamping ends with.
+pub const INTERRUPTED_CODE: &str = "INTERRUPTED";
+
 /// Longest stamped tail kept, in bytes: an incremental update with a signature is a few KB; a
 /// megabyte means something is wrong and must not be stored silently.
 pub const TAIL_BYTES_MAX: usize = 1 << 20;
@@ -213,26 +222,6 @@ impl Ledger {
         Ok(if stamping.id == new.id { Begun::New(stamping) } else { Begun::Existing(stamping) })
     }
 
-    /// Marks a processing stamping stamped, keeping its serial, the stamped document's hash and
-    /// the appended revision.
-    pub async fn finish_stamped(&self, id: TransferId, serial: &Serial, doc_sha256: &[u8; 32], tail: &[u8]) -> Result<(), LedgerError> {
-        if tail.len() > TAIL_BYTES_MAX {
-            return Err(LedgerError::TextTooLong { field: "tail", max: TAIL_BYTES_MAX });
-        }
-        sqlx::query(
-            "UPDATE stampings SET status = 'stamped', serial = $2, doc_sha256 = $3, tail_hex = $4, finished_at = $5 \
-             WHERE id = $1 AND status = 'processing'",
-        )
-        .bind(id.to_string())
-        .bind(serial.to_string())
-        .bind(hex(doc_sha256))
-        .bind(hex(tail))
-        .bind(self.clock.now().0)
-        .execute(self.store.pool())
-        .await?;
-        Ok(())
-    }
-
     /// Marks a processing stamping failed with a stable code; `serial` is the one reserved (and
     /// now void), if the reservation happened.
     pub async fn finish_failed(
@@ -257,6 +246,43 @@ impl Ledger {
         .execute(self.store.pool())
         .await?;
         Ok(())
+    }
+
+    /// Settles stampings a node left "processing" when it died: one whose reservation was
+    /// voided or expired (the sweeper returned the unit), or that never got a reservation and is
+    /// older than [`ABANDONED_STAMPING_AGE_MS`], becomes failed with [`INTERRUPTED_CODE`] and
+    /// "quota returned". A reservation still pending is left to the sweeper; a posted one
+    /// cannot be here, since a post marks its stamping stamped in the same transaction. Safe to
+    /// run on several nodes at once (each update is conditional). Returns how many it settled.
+    pub async fn settle_abandoned_stampings(&self) -> Result<usize, LedgerError> {
+        let cutoff = self.clock.now().0.saturating_sub(ABANDONED_STAMPING_AGE_MS);
+        let rows = sqlx::query(
+            "SELECT s.id, p.status, sr.serial FROM stampings s \
+             LEFT JOIN pending_transfers p ON p.transfer_id = s.id \
+             LEFT JOIN serials sr ON sr.reserve_transfer_id = s.id \
+             WHERE s.status = 'processing' AND (p.status IN ('voided', 'expired') OR (p.status IS NULL AND s.created_at <= $1)) \
+             ORDER BY s.created_at LIMIT $2",
+        )
+        .bind(cutoff)
+        .bind(SETTLE_BATCH_MAX)
+        .fetch_all(self.store.pool())
+        .await?;
+        let mut settled = 0;
+        for row in rows {
+            let id_text: String = row.try_get(0).map_err(StoreError::from)?;
+            let id = transfer_id_from(&id_text, "stampings")?;
+            let serial = match row.try_get::<Option<String>, _>(2).map_err(StoreError::from)? {
+                Some(text) => Some(Serial::parse(&text).map_err(|e| StoreError::corrupt(format!("serials/{text}"), e.to_string()))?),
+                None => None,
+            };
+            let message = match serial {
+                Some(_) => "the stamping was interrupted (the server stopped); the reserved unit was returned and its serial number is void",
+                None => "the stamping was interrupted (the server stopped) before a unit was reserved; nothing was charged",
+            };
+            self.finish_failed(id, serial.as_ref(), INTERRUPTED_CODE, message, true).await?;
+            settled += 1;
+        }
+        Ok(settled)
     }
 
     /// The user's stamping with this id (another user's is `None`).

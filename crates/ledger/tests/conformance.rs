@@ -335,3 +335,92 @@ async fn the_audit_names_every_tampered_record(kind: Kind) {
     db.cleanup().await;
 }
 on_both_backends!(the_audit_names_every_tampered_record, crate::the_audit_names_every_tampered_record);
+
+fn new_stamping(n: u128, user: &User) -> NewStamping {
+    NewStamping {
+        id: id(n),
+        user_id: user.id,
+        idempotency_key: format!("key-{n}"),
+        request_sha256: [n as u8; 32],
+        file_name: "surat-pernyataan.pdf".into(),
+        input_sha256: [1; 32],
+        input_bytes: 1000,
+        page: 1,
+        doc_type: DocType::Statement,
+        doc_number: format!("SP/{n}"),
+        doc_date: "2026-12-02".into(),
+    }
+}
+
+async fn a_stampings_post_records_it_stamped_in_the_same_transaction_or_not_at_all(kind: Kind) {
+    let db = TestDb::fresh(kind).await;
+    let (ledger, user, _) = setup(&db, 10, 3).await;
+    ledger.begin_stamping(new_stamping(10, &user)).await.unwrap();
+    let held = ledger.reserve(reserve(10, &user)).await.unwrap();
+    let tail = b"\n% the appended revision\n".to_vec();
+    ledger.post_stamping(Post { id: id(11), pending_id: id(10), stamp: stamp(4) }, tail.clone()).await.unwrap();
+    let done = ledger.stamping(user.id, id(10)).await.unwrap().unwrap();
+    assert_eq!(done.status, StampingStatus::Stamped);
+    assert_eq!((done.serial, done.doc_sha256), (held.serial, Some([4; 32])));
+    assert_eq!(ledger.stamping_tail(user.id, id(10)).await.unwrap(), Some(tail.clone()));
+
+    // A stamping that is no longer processing (settled meanwhile): the post is refused whole,
+    // the unit stays reserved (the web then voids it), nothing is consumed.
+    ledger.begin_stamping(new_stamping(20, &user)).await.unwrap();
+    ledger.reserve(reserve(20, &user)).await.unwrap();
+    ledger.finish_failed(id(20), None, "INTERRUPTED", "settled", true).await.unwrap();
+    let refused = ledger.post_stamping(Post { id: id(21), pending_id: id(20), stamp: stamp(5) }, tail.clone()).await;
+    assert!(refused.is_err(), "{refused:?}");
+    let quota = ledger.balance(user.quota_account).await.unwrap().unwrap();
+    assert_eq!((quota.available(), quota.debits_pending, quota.debits_posted), (1, 1, 1));
+
+    // A tail beyond the limit is refused before anything moves.
+    ledger.begin_stamping(new_stamping(30, &user)).await.unwrap();
+    ledger.reserve(reserve(30, &user)).await.unwrap();
+    let huge = vec![b'x'; meterai_ledger::stampings::TAIL_BYTES_MAX + 1];
+    let err = ledger.post_stamping(Post { id: id(31), pending_id: id(30), stamp: stamp(6) }, huge).await.unwrap_err();
+    assert!(matches!(err, LedgerError::TextTooLong { field: "tail", .. }), "{err:?}");
+    assert_eq!(ledger.balance(user.quota_account).await.unwrap().unwrap().debits_posted, 1);
+    assert!(ledger.audit().await.unwrap().is_clean());
+    db.cleanup().await;
+}
+on_both_backends!(
+    a_stampings_post_records_it_stamped_in_the_same_transaction_or_not_at_all,
+    crate::a_stampings_post_records_it_stamped_in_the_same_transaction_or_not_at_all
+);
+
+async fn stampings_a_dead_node_left_processing_are_settled_with_their_units_back(kind: Kind) {
+    let db = TestDb::fresh(kind).await;
+    let (ledger, user, clock) = setup(&db, 10, 3).await;
+    // Recorded, never reserved (the node died in between).
+    ledger.begin_stamping(new_stamping(30, &user)).await.unwrap();
+    // Reserved, never resolved: the sweeper expires it.
+    ledger.begin_stamping(new_stamping(40, &user)).await.unwrap();
+    let expiring = ledger.reserve(reserve(40, &user)).await.unwrap();
+    // Reserved with a long timeout: still in flight as far as anyone can tell.
+    ledger.begin_stamping(new_stamping(50, &user)).await.unwrap();
+    ledger.reserve(Reserve { timeout_ms: 3_600_000, ..reserve(50, &user) }).await.unwrap();
+    assert_eq!(ledger.settle_abandoned_stampings().await.unwrap(), 0, "nothing is abandoned yet");
+
+    clock.advance(meterai_ledger::stampings::ABANDONED_STAMPING_AGE_MS + 1);
+    assert_eq!(ledger.sweep_expired().await.unwrap(), 1);
+    assert_eq!(ledger.settle_abandoned_stampings().await.unwrap(), 2);
+    let never_reserved = ledger.stamping(user.id, id(30)).await.unwrap().unwrap();
+    let expired = ledger.stamping(user.id, id(40)).await.unwrap().unwrap();
+    for s in [&never_reserved, &expired] {
+        assert_eq!(s.status, StampingStatus::Failed);
+        assert_eq!(s.error_code.as_deref(), Some("INTERRUPTED"));
+        assert!(s.quota_returned);
+    }
+    assert_eq!((never_reserved.serial, expired.serial), (None, expiring.serial));
+    assert_eq!(ledger.stamping(user.id, id(50)).await.unwrap().unwrap().status, StampingStatus::Processing);
+    let quota = ledger.balance(user.quota_account).await.unwrap().unwrap();
+    assert_eq!((quota.available(), quota.debits_pending, quota.debits_posted), (2, 1, 0));
+    assert_eq!(ledger.settle_abandoned_stampings().await.unwrap(), 0, "settled once");
+    assert!(ledger.audit().await.unwrap().is_clean());
+    db.cleanup().await;
+}
+on_both_backends!(
+    stampings_a_dead_node_left_processing_are_settled_with_their_units_back,
+    crate::stampings_a_dead_node_left_processing_are_settled_with_their_units_back
+);

@@ -10,6 +10,7 @@
 //!   history with re-download, quota movements, API keys; Bahasa Indonesia or English.
 //! * Buying quota ([`payments`]): orders through a Midtrans-compatible gateway, the
 //!   notification receiver, reconciliation, receipts.
+//! * `GET /api/openapi.json`: the integrator API in OpenAPI 3.1 ([`openapi`]).
 //! * Operations: `GET /healthz`, `GET /readyz`, `GET /metrics` (Prometheus text).
 //!
 //! The seam is [`serve`]: give it a bound listener, an [`AppState`] and a shutdown future.
@@ -23,6 +24,7 @@ pub mod i18n;
 pub mod in_flight;
 pub mod metrics;
 pub mod middleware;
+pub mod openapi;
 pub mod ops;
 pub mod pages;
 pub mod password;
@@ -184,6 +186,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/stampings/{id}", get(api::get_stamping))
         .route("/api/v1/stampings/{id}/document", get(api::get_document))
         .route("/api/v1/quota", get(api::quota))
+        .route("/api/openapi.json", get(openapi::document))
         .route("/lang/{lang}", get(portal::account::switch_language))
         .route("/register", get(portal::account::register_form).post(portal::account::register))
         .route("/login", get(portal::account::login_form).post(portal::account::login))

@@ -224,16 +224,18 @@ async fn run(state: &AppState, order: StampOrder, id: TransferId) {
         }
     };
     let binding = StampBinding { doc_sha256: stamped.document_sha256, doc_type, stamped_at: Timestamp(signing_time_unix.saturating_mul(1000)) };
-    if let Err(e) = state.ledger.post(Post { id: derived_id(id, "post"), pending_id: id, stamp: binding }).await {
-        tracing::error!(stamping = %id, "post failed: {e}");
-        let returned = void(state, id, "post failed").await;
-        record_failure(state, id, Some(&serial), "INTERNAL", &format!("post: {e}"), returned, StampOutcome::Internal).await;
-        return;
-    }
-    match state.ledger.finish_stamped(id, &serial, &stamped.document_sha256, &stamped.tail).await {
-        Ok(()) => state.metrics.record_stamping(StampOutcome::Stamped),
-        // The ledger has the truth (posted); the record stays "processing" and says so on read.
-        Err(e) => tracing::error!(stamping = %id, "stamped and posted, but the record was not updated: {e}"),
+    // One transaction: the unit is consumed, the serial bound and the stamping row marked
+    // stamped with its tail, or none of it (then the void returns the unit).
+    let post = Post { id: derived_id(id, "post"), pending_id: id, stamp: binding };
+    match state.ledger.post_stamping(post, stamped.tail).await {
+        Ok(_) => state.metrics.record_stamping(StampOutcome::Stamped),
+        Err(e) => {
+            tracing::error!(stamping = %id, "post failed: {e}");
+            // If the post did commit after all (an answer lost on the way back), this void is
+            // refused and the failure record below matches nothing: the row already says stamped.
+            let returned = void(state, id, "post failed").await;
+            record_failure(state, id, Some(&serial), "INTERNAL", &format!("post: {e}"), returned, StampOutcome::Internal).await;
+        }
     }
 }
 

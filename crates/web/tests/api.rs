@@ -50,6 +50,11 @@ async fn health_readiness_and_metrics_answer(backend: Backend) {
     assert!(metrics.contains("meterai_http_requests_total{route=\"/healthz\",status=\"200\"} 1"), "{metrics}");
     assert!(metrics.contains("meterai_stock_units 0"), "{metrics}");
     assert!(metrics.contains("meterai_stampings_total{outcome=\"stamped\"} 0"), "{metrics}");
+    let openapi = app.client.get(app.url("/api/openapi.json")).send().await.expect("openapi");
+    assert_eq!(openapi.status(), 200);
+    assert_eq!(openapi.headers()["content-type"], "application/json");
+    let openapi = json(openapi).await;
+    assert!(openapi["paths"]["/api/v1/stampings"]["post"].is_object(), "{openapi}");
     let missing = app.client.get(app.url("/no/such/page")).send().await.expect("404");
     assert_eq!(missing.status(), 404);
     app.stop().await;
