@@ -4,6 +4,8 @@
 //! session (pdfsig checks it), finds it in the history and the quota movements, verifies it on the
 //! public page and switches the language; on SQLite and on PostgreSQL. Every step leaves a
 //! screenshot under `$CARGO_TARGET_TMPDIR/browser-artifacts/<test name>/` (the path is printed).
+//! Issue 5's journey buys the quota instead: register, buy 3 units in the embedded sandbox
+//! gateway, quota 3, stamp, quota 2, the receipt and its PDF.
 //! Only the element ids of the UI contract are relied on.
 
 mod support;
@@ -296,7 +298,11 @@ fn the_whole_journey(test_name: &str, backend: Backend) {
         "{}",
         browser.text(&status)
     );
-    assert_eq!(browser.text(&status).trim(), "berhasil", "the status in Bahasa Indonesia");
+    assert_eq!(
+        browser.text(&status).trim(),
+        "berhasil",
+        "the status in Bahasa Indonesia"
+    );
     assert!(
         browser.current_url().contains("/stampings/"),
         "the result page: {}",
@@ -468,6 +474,214 @@ fn the_whole_journey(test_name: &str, backend: Backend) {
         html_lang(b) == "id"
     });
     browser.screenshot("bahasa-indonesia-again");
+}
+
+/// The state the order page shows (`None` while the page is between two reloads).
+fn order_state(browser: &Browser) -> Option<String> {
+    browser
+        .execute(
+            "var e = document.querySelector('span#order-state');\
+             return e ? e.getAttribute('data-state') : null;",
+            vec![],
+        )
+        .as_str()
+        .map(str::to_string)
+}
+
+/// Issue 5's journey: register, buy 3 units in the sandbox gateway `meterai serve` embeds
+/// (stock from `meterai admin stock mint`), pay on its page, come back to the order page until
+/// it says credited, quota 3, stamp, quota 2, the receipt page and its PDF.
+fn the_buying_journey(test_name: &str, backend: Backend) {
+    let mut browser = Browser::start(test_name);
+    let server = Server::start(backend, browser.artifacts());
+    server.meterai_ok(&[
+        "admin",
+        "stock",
+        "mint",
+        "--units",
+        "5",
+        "--note",
+        "browser purchase",
+    ]);
+
+    browser.goto(&format!("{}/register", server.url));
+    fill(
+        &browser,
+        "form#register-form input#email",
+        "budi@example.id",
+    );
+    fill(
+        &browser,
+        "form#register-form input#password",
+        "kata-sandi-pembeli-77",
+    );
+    browser.click(&browser.find("button#register-submit"));
+    browser.find("span#quota-available");
+    assert_eq!(counter(&browser, "quota-available"), 0);
+    assert_eq!(counter(&browser, "stock-level"), 5);
+
+    // The order form: price and stock before paying.
+    browser.click(&browser.find("a#nav-orders"));
+    browser.click(&browser.find("a#buy-quota"));
+    browser.find("form#order-form");
+    assert_eq!(counter(&browser, "stock-level"), 5);
+    fill(&browser, "form#order-form input#units", "3");
+    browser.wait_until("the total for 3 units", 10, |b| {
+        b.text(&b.find("span#order-total")).contains("30.000")
+    });
+    browser.screenshot("order-form");
+    browser.click(&browser.find("button#order-submit"));
+
+    // The sandbox's payment page: pay.
+    let pay = browser.find("button#pay");
+    assert!(
+        !browser.current_url().starts_with(&server.url),
+        "the buyer is on the gateway's page: {}",
+        browser.current_url()
+    );
+    browser.screenshot("sandbox-payment-page");
+    browser.click(&pay);
+
+    // Back on the order page, which follows the payment until it is credited.
+    browser.wait_until("the order page to say credited", 60, |b| {
+        order_state(b).as_deref() == Some("credited")
+    });
+    // The gateway appends its own parameters (Midtrans's finish redirect does too).
+    let order_url = browser
+        .current_url()
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        order_url.starts_with(&format!("{}/orders/", server.url)),
+        "{order_url}"
+    );
+    browser.screenshot("order-credited");
+
+    browser.click(&browser.find("a#nav-dashboard"));
+    assert_eq!(
+        counter(&browser, "quota-available"),
+        3,
+        "the purchase is in the quota"
+    );
+    assert_eq!(counter(&browser, "stock-level"), 2);
+    browser.screenshot("dashboard-bought");
+
+    // Stamp one letter.
+    browser.click(&browser.find("a#nav-stamp"));
+    browser.send_keys(
+        &browser.find("form#upload-form input#file"),
+        &corpus_dir()
+            .join("pdf")
+            .join(LETTER)
+            .canonicalize()
+            .unwrap()
+            .display()
+            .to_string(),
+    );
+    browser.click(&browser.find("button#upload-submit"));
+    let preview = browser.find("img#preview");
+    browser.wait_until("the preview image to load", 30, |b| {
+        b.execute(
+            "return arguments[0].complete && arguments[0].naturalWidth > 0",
+            vec![Browser::element_arg(&preview)],
+        ) == json!(true)
+    });
+    browser.scroll_into_view(&preview);
+    let shown = browser.rect(&preview);
+    browser.click_at(&preview, shown.width * 0.30, shown.height * 0.35);
+    let options = browser.find_all("select#doc-type option");
+    let chosen = options
+        .iter()
+        .rev()
+        .find(|o| browser.attribute(o, "value").is_some_and(|v| !v.is_empty()))
+        .expect("a document type to choose")
+        .clone();
+    browser.click(&chosen);
+    fill(&browser, "input#doc-number", "INV-3/2026");
+    set_value(&browser, "input#doc-date", "2026-02-01");
+    browser.click(&browser.find("form#stamp-form button#stamp-submit"));
+    browser.wait_until("the stamping to finish", STAMPING_SECONDS_MAX, |b| {
+        b.attribute(&b.find("span#stamping-status"), "data-status")
+            .as_deref()
+            != Some("processing")
+    });
+    assert_eq!(
+        browser
+            .attribute(&browser.find("span#stamping-status"), "data-status")
+            .as_deref(),
+        Some("stamped")
+    );
+    browser.screenshot("stamped-with-bought-quota");
+    browser.click(&browser.find("a#nav-dashboard"));
+    assert_eq!(counter(&browser, "quota-available"), 2);
+
+    // The quota movements show the credit.
+    browser.click(&browser.find("a#nav-quota"));
+    let credits = browser.find_all("table#movements tr.movement[data-kind=Post]");
+    assert!(
+        credits.iter().any(|m| browser.text(m).contains("+3")),
+        "the purchase's credit is a movement"
+    );
+    browser.screenshot("quota-movements-with-credit");
+
+    // The receipt: from the order list to the order, its receipt page and the PDF.
+    browser.click(&browser.find("a#nav-orders"));
+    let rows = browser.find_all("table#orders tr.order");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        browser.attribute(&rows[0], "data-state").as_deref(),
+        Some("credited")
+    );
+    browser.goto(&order_url);
+    browser.click(&browser.find("a#receipt-link"));
+    let receipt = browser.text(&browser.find("div#receipt"));
+    assert!(
+        receipt.contains("Rp 30.000"),
+        "the total on the receipt: {receipt}"
+    );
+    assert_eq!(
+        browser.text(&browser.find("span#receipt-units")).trim(),
+        "3"
+    );
+    assert!(order_url.ends_with(browser.text(&browser.find("span#receipt-order-id")).trim()));
+    browser.screenshot("receipt");
+    let pdf_url = browser.property(&browser.find("a#receipt-pdf"), "href");
+    let pdf_url = pdf_url.as_str().expect("a#receipt-pdf has an href");
+    let http = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = http
+        .get(pdf_url)
+        .header("cookie", browser.cookie_header())
+        .send()
+        .expect("receipt download");
+    assert!(
+        response.status().is_success(),
+        "the receipt with the session's cookies: {}",
+        response.status()
+    );
+    let pdf = response.bytes().unwrap();
+    assert!(pdf.starts_with(b"%PDF"), "the receipt is a PDF");
+    let anonymous = http.get(pdf_url).send().expect("anonymous receipt");
+    assert_eq!(
+        anonymous.status(),
+        303,
+        "without the session: to the login page"
+    );
+}
+
+#[test]
+fn a_new_user_buys_quota_in_the_sandbox_stamps_and_downloads_the_receipt_on_sqlite() {
+    the_buying_journey("buying-sqlite", Backend::Sqlite);
+}
+
+#[test]
+fn a_new_user_buys_quota_in_the_sandbox_stamps_and_downloads_the_receipt_on_postgres() {
+    the_buying_journey("buying-postgres", Backend::Postgres);
 }
 
 #[test]

@@ -58,9 +58,6 @@ pub async fn create(
     ApiUser(user): ApiUser,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let payments = state
-        .payments()
-        .ok_or_else(|| ApiError::not_found("payment gateway"))?;
     if body.len() > ORDER_REQUEST_BYTES_MAX {
         return Err(ApiError::TooLarge {
             limit_bytes: ORDER_REQUEST_BYTES_MAX,
@@ -71,16 +68,30 @@ pub async fn create(
     let units = request["units"]
         .as_i64()
         .ok_or_else(|| ApiError::bad_request("INVALID_UNITS", "units must be a whole number"))?;
-    let order = payments
+    let order = place_order(&state, &user, units).await?;
+    Ok((StatusCode::CREATED, Json(order_json(&order))).into_response())
+}
+
+/// Orders `units` for `user` (the API and the portal's order form both come here): holds the
+/// stock and opens the gateway's payment. 404 when no gateway is configured, `409
+/// OUT_OF_STOCK` before anything is charged.
+pub async fn place_order(
+    state: &AppState,
+    user: &meterai_ledger::User,
+    units: i64,
+) -> Result<Order, ApiError> {
+    let payments = state
+        .payments()
+        .ok_or_else(|| ApiError::not_found("payment gateway"))?;
+    payments
         .create_order(
             &state.ledger,
             state.ids.as_ref(),
             &state.config.public_url,
-            &user,
+            user,
             units,
         )
-        .await?;
-    Ok((StatusCode::CREATED, Json(order_json(&order))).into_response())
+        .await
 }
 
 /// The caller's order, or 404 (another user's orders are not told apart from missing ones).
@@ -125,11 +136,20 @@ pub async fn receipt_pdf(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let order = owned_order(&state, user.id, &id).await?;
-    let data = receipt::Receipt::of(&order, &user.email).ok_or_else(|| ApiError::Conflict {
+    receipt_pdf_of(&order, &user.email)
+}
+
+/// The receipt of `order`, or `409 NOT_CREDITED` before it is credited.
+pub fn receipt_of(order: &Order, buyer_email: &str) -> Result<receipt::Receipt, ApiError> {
+    receipt::Receipt::of(order, buyer_email).ok_or_else(|| ApiError::Conflict {
         code: "NOT_CREDITED",
-        message: format!("order {id} is {}: no receipt yet", order.state),
-    })?;
-    let pdf = receipt::pdf(&data);
+        message: format!("order {} is {}: no receipt yet", order.id, order.state),
+    })
+}
+
+/// The receipt PDF download of `order` (the API's and the portal's).
+pub fn receipt_pdf_of(order: &Order, buyer_email: &str) -> Result<Response, ApiError> {
+    let pdf = receipt::pdf(&receipt_of(order, buyer_email)?);
     Ok((
         [
             (header::CONTENT_TYPE, "application/pdf".to_string()),

@@ -32,7 +32,7 @@ pub async fn dashboard(State(state): State<AppState>, user: PortalUser) -> Respo
 <tr><th>{}</th><td><span id=\"quota-reserved\">{}</span></td></tr>\
 <tr><th>{}</th><td><span id=\"quota-used\">{}</span></td></tr>\
 <tr><th>{}</th><td><span id=\"stock-level\">{}</span></td></tr></table>\
-<p><a href=\"/stamp\">{}</a> · <a href=\"/history\">{}</a></p>",
+<p><a id=\"buy-quota\" href=\"/orders/new\">{}</a> · <a href=\"/stamp\">{}</a> · <a href=\"/history\">{}</a></p>",
             lang.t("quota_available"),
             balance.available(),
             lang.t("quota_reserved"),
@@ -41,6 +41,7 @@ pub async fn dashboard(State(state): State<AppState>, user: PortalUser) -> Respo
             balance.debits_posted,
             lang.t("stock_level"),
             stock,
+            lang.t("buy_quota"),
             lang.t("nav_stamp"),
             lang.t("nav_history"),
         );
@@ -57,10 +58,21 @@ pub async fn dashboard(State(state): State<AppState>, user: PortalUser) -> Respo
     page_or_error(user.lang, Some(&user), "/dashboard", result)
 }
 
-fn kind_name(kind: TransferKind, lang: crate::i18n::Lang) -> &'static str {
+/// How a movement reads: an order's hold, its credit and its return are told apart from a
+/// stamping's reservation, post and void by what they do to the usable quota.
+fn kind_name(kind: TransferKind, available_delta: i64, lang: crate::i18n::Lang) -> &'static str {
     let (id, en) = match kind {
         TransferKind::Mint => ("cetak stok", "mint"),
         TransferKind::Grant => ("penambahan kuota", "quota added"),
+        TransferKind::Reserve if available_delta == 0 => {
+            ("stok ditahan untuk pesanan", "stock held for an order")
+        }
+        TransferKind::Post if available_delta > 0 => {
+            ("pembelian kuota dikreditkan", "purchase credited")
+        }
+        TransferKind::Void if available_delta == 0 => {
+            ("pesanan ditutup, stok dilepas", "order closed, stock released")
+        }
         TransferKind::Reserve => ("pemesanan untuk pembubuhan", "reserved for a stamping"),
         TransferKind::Post => ("terpakai", "consumed"),
         TransferKind::Void => ("dikembalikan", "returned"),
@@ -87,11 +99,19 @@ pub async fn quota(State(state): State<AppState>, user: PortalUser) -> Response 
         );
         for m in &movements {
             let status = m.status.map(|s| format!(" ({s})")).unwrap_or_default();
+            // An order's credit resolves its hold: it names the order the hold was made for.
+            let order = match (m.transfer.kind, m.transfer.pending_id) {
+                (TransferKind::Post, Some(hold)) if m.available_delta > 0 => {
+                    let id = meterai_ledger::orders::order_id(hold);
+                    format!("<a href=\"/orders/{id}\">{id}</a>")
+                }
+                _ => String::new(),
+            };
             body.push_str(&format!(
-                "<tr class=\"movement\" data-kind=\"{:?}\"><td>{}</td><td>{}{}</td><td>{:+}</td><td>{}</td><td>{} {}</td></tr>",
+                "<tr class=\"movement\" data-kind=\"{:?}\"><td>{}</td><td>{}{}</td><td>{:+}</td><td>{}</td><td>{} {}{order}</td></tr>",
                 m.transfer.kind,
                 iso8601(m.transfer.created_at),
-                kind_name(m.transfer.kind, lang),
+                kind_name(m.transfer.kind, m.available_delta, lang),
                 escape(&status),
                 m.available_delta,
                 m.serial.map(|s| s.to_string()).unwrap_or_default(),

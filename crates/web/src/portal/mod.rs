@@ -1,10 +1,12 @@
 //! The document owners' portal: server-rendered pages in Bahasa Indonesia (English by the
 //! `lang` cookie), one module per concern: [`account`] (register, login, logout, language),
 //! [`home`] (dashboard, quota movements, API keys), [`stamp`] (upload -> preview -> place ->
-//! confirm) and [`stampings`] (result, history, downloads). Element ids follow UI_CONTRACT.md.
+//! confirm), [`stampings`] (result, history, downloads) and [`orders`] (buying quota, order
+//! status, receipts). Element ids follow UI_CONTRACT.md.
 
 pub mod account;
 pub mod home;
+pub mod orders;
 pub mod stamp;
 pub mod stampings;
 
@@ -49,6 +51,7 @@ pub fn layout(
                 ("nav-stamp", "/stamp", "nav_stamp"),
                 ("nav-history", "/history", "nav_history"),
                 ("nav-quota", "/quota", "nav_quota"),
+                ("nav-orders", "/orders", "nav_orders"),
                 ("nav-api-keys", "/api-keys", "nav_api_keys"),
             ] {
                 nav.push_str(&format!(
