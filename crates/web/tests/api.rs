@@ -6,20 +6,6 @@ mod common;
 use common::{Backend, StampForm, TestApp, dev_signer, error_code, spawn_app, spawn_app_with, spawn_app_with_signer};
 use sha2::{Digest, Sha256};
 
-/// Runs each scenario on both backends as `sqlite::NAME` and `postgres::NAME`.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Backend::Postgres).await })*
-        }
-    };
-}
-
 on_both_backends!(
     health_readiness_and_metrics_answer,
     a_corpus_pdf_is_stamped_downloaded_and_verified_with_its_serial_stamped,

@@ -9,19 +9,6 @@ use common::browser::Browser;
 use common::{Backend, CORPUS_FILE, TestApp, corpus, spawn_app, spawn_app_with, spawn_app_with_clock};
 use meterai_core::{ManualClock, Timestamp};
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Backend::Postgres).await })*
-        }
-    };
-}
-
 on_both_backends!(
     registering_logs_in_with_httponly_samesite_cookies_and_logout_ends_the_session,
     a_wrong_password_and_an_unknown_address_get_the_same_generic_error,

@@ -14,19 +14,6 @@ use meterai_sandbox_gateway::{Chaos, Sandbox, SandboxConfig};
 use meterai_web::payments::midtrans::{Midtrans, MidtransConfig};
 use meterai_web::payments::{Payments, PaymentsConfig};
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Backend::Sqlite).await })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name(super::Backend::Postgres).await })*
-        }
-    };
-}
-
 on_both_backends!(
     an_order_placed_on_the_page_is_paid_in_the_sandbox_credited_and_has_a_receipt,
     the_order_form_refuses_a_missing_or_wrong_csrf_token_and_holds_nothing,

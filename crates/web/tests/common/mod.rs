@@ -3,6 +3,22 @@
 //! that talk HTTP to it. A missing PostgreSQL fails the test: it is never skipped.
 #![allow(dead_code)]
 
+/// Runs each scenario (an `async fn NAME(Backend)` in the test file, which imports `Backend`)
+/// on both backends, as the tests `sqlite::NAME` and `postgres::NAME`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Backend::Postgres).await })*
+        }
+    };
+}
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
