@@ -366,18 +366,8 @@ impl Working<'_> {
         }
         self.add(r.account, DEBITS_PENDING, 1)?;
         self.add(AccountId::CONSUMED, CREDITS_PENDING, 1)?;
-        let mut t = self.new_transfer(r.id, TransferKind::Reserve, r.account, AccountId::CONSUMED, 1);
-        t.timeout_ms = Some(r.timeout_ms);
-        t.reference = r.reference.clone();
-        let pending = PendingRow {
-            expires_at: self.ctx.now.0.saturating_add(r.timeout_ms),
-            status: PendingStatus::Pending,
-            resolved_by: None,
-            resolved_at: None,
-            stamp: None,
-            dirty: false,
-        };
-        Ok(Done::Receipt(self.record(t, Some(pending))))
+        let t = self.new_transfer(r.id, TransferKind::Reserve, r.account, AccountId::CONSUMED, 1);
+        Ok(self.record_pending(t, r.timeout_ms, &r.reference))
     }
 
     /// The reservation `pending_id` if it exists and is still pending.
@@ -459,18 +449,24 @@ impl Working<'_> {
         }
         self.add(AccountId::STOCK, DEBITS_PENDING, h.units)?;
         self.add(h.to, CREDITS_PENDING, h.units)?;
-        let mut t = self.new_transfer(h.id, TransferKind::Reserve, AccountId::STOCK, h.to, h.units);
-        t.timeout_ms = Some(h.timeout_ms);
-        t.reference = h.reference.clone();
+        let t = self.new_transfer(h.id, TransferKind::Reserve, AccountId::STOCK, h.to, h.units);
+        Ok(self.record_pending(t, h.timeout_ms, &h.reference))
+    }
+
+    /// Records `t` as a pending transfer (a stamping's reservation or an order's hold) that the
+    /// sweeper expires `timeout_ms` from now unless it is posted or voided first.
+    fn record_pending(&mut self, mut t: Transfer, timeout_ms: i64, reference: &str) -> Done {
+        t.timeout_ms = Some(timeout_ms);
+        t.reference = reference.to_string();
         let pending = PendingRow {
-            expires_at: self.ctx.now.0.saturating_add(h.timeout_ms),
+            expires_at: self.ctx.now.0.saturating_add(timeout_ms),
             status: PendingStatus::Pending,
             resolved_by: None,
             resolved_at: None,
             stamp: None,
             dirty: false,
         };
-        Ok(Done::Receipt(self.record(t, Some(pending))))
+        Done::Receipt(self.record(t, Some(pending)))
     }
 
     fn expire(&mut self, pending_id: TransferId) -> Result<ExpireOutcome, LedgerError> {
