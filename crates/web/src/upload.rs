@@ -60,6 +60,7 @@ pub async fn read_upload(request: Request, limit_bytes: usize) -> Result<Upload,
 async fn read_multipart(mut multipart: Multipart, limit_bytes: usize) -> Result<Upload, ApiError> {
     let mut upload = Upload::default();
     let mut have_file = false;
+    let mut too_large = false;
     let mut fields = 0usize;
     let too_large_or_bad = |e: axum::extract::multipart::MultipartError| {
         if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
@@ -85,9 +86,14 @@ async fn read_multipart(mut multipart: Multipart, limit_bytes: usize) -> Result<
             }
             while let Some(chunk) = field.chunk().await.map_err(too_large_or_bad)? {
                 if upload.file.len() + chunk.len() > limit_bytes {
-                    return Err(ApiError::TooLarge { limit_bytes });
+                    too_large = true;
+                    break;
                 }
                 upload.file.extend_from_slice(&chunk);
+            }
+            if too_large {
+                while let Ok(Some(_)) = field.chunk().await {}
+                break;
             }
         } else {
             let mut value = Vec::new();
@@ -100,6 +106,15 @@ async fn read_multipart(mut multipart: Multipart, limit_bytes: usize) -> Result<
             let text = String::from_utf8(value).map_err(|_| ApiError::bad_request("BAD_ARGUMENT", format!("field {name:?} is not UTF-8")))?;
             upload.fields.insert(name, text);
         }
+    }
+    if too_large {
+        // Read and drop the rest of the form before answering: a client still sending its body
+        // would otherwise see a reset connection instead of our 413. Bounded by the router's
+        // body limit (the upload limit plus MULTIPART_OVERHEAD_BYTES_MAX).
+        while let Ok(Some(mut rest)) = multipart.next_field().await {
+            while let Ok(Some(_)) = rest.chunk().await {}
+        }
+        return Err(ApiError::TooLarge { limit_bytes });
     }
     if !have_file {
         return Err(ApiError::bad_request("FILE_MISSING", "the form has no `file` field"));
