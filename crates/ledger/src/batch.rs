@@ -28,6 +28,7 @@ use crate::types::{
     AccountId, AccountKind, Balance, Credit, Grant, Hold, Mint, PendingStatus, Post, Receipt, Reserve,
     StampBinding, Transfer, TransferId, TransferKind, Void,
 };
+use crate::stampings::NewStamping;
 use crate::{RESERVE_TIMEOUT_MS_MAX, TEXT_BYTES_MAX, UNITS_PER_TRANSFER_MAX};
 
 /// One queued operation.
@@ -39,6 +40,11 @@ pub(crate) enum Op {
     Grant(Grant),
     /// Hold a unit and a serial number.
     Reserve(Reserve),
+    /// Record a web stamping under its owner's Idempotency-Key and hold its unit and serial
+    /// number (the reservation's id is the stamping's): one transaction, so there is never a
+    /// stamping without its reservation nor a reservation without its stamping. A refused
+    /// reservation records the stamping as failed; a used key answers with the earlier one.
+    BeginStamping(Box<NewStamping>, Reserve),
     /// Consume a reservation; with the stamped revision (the web's stampings), its `stampings`
     /// row becomes `stamped` in the same transaction.
     Post(Post, Option<Vec<u8>>),
@@ -66,13 +72,26 @@ pub enum ExpireOutcome {
 }
 
 /// The answer to one operation.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 #[allow(clippy::large_enum_variant)] // Lives only until the reply is sent; boxing buys nothing.
 pub(crate) enum Done {
     /// For mint, grant, reserve, post and void.
     Receipt(Receipt),
     /// For the sweeper's expiry.
     Expire(ExpireOutcome),
+    /// For a stamping's beginning.
+    Stamping(StampingBegun),
+}
+
+/// What beginning a stamping did.
+#[derive(Debug)]
+pub(crate) enum StampingBegun {
+    /// Recorded "processing" with its reservation (the receipt carries the serial number).
+    Reserved(Receipt),
+    /// Recorded "failed" with this error's code at this time: the reservation was refused.
+    Refused(LedgerError, Timestamp),
+    /// The owner's Idempotency-Key already names this stamping; nothing was written.
+    Existing(TransferId),
 }
 
 /// Inputs every operation of a batch shares.
@@ -136,6 +155,31 @@ struct Working<'a> {
     /// marked stamped in the same transaction, so "unit consumed" and "stamping recorded"
     /// cannot be split by a crash or a failed write.
     stamped_records: Vec<StampedRecord>,
+    /// Stampings recorded so far, by (owner, Idempotency-Key): read from the database for the
+    /// batch's keys, plus the ones this batch records.
+    stamping_keys: HashMap<StampingKey, TransferId>,
+    /// Stampings this batch records, in order.
+    new_stampings: Vec<NewStampingRow>,
+}
+
+/// A stamping's identity for its owner: (user id, Idempotency-Key).
+pub(crate) type StampingKey = (i64, String);
+
+/// A stamping row to insert.
+struct NewStampingRow {
+    /// What was asked.
+    new: NewStamping,
+    /// For a refused reservation: the code and message it is recorded failed with.
+    failure: Option<(&'static str, String)>,
+}
+
+/// The code a stamping whose reservation was refused is recorded with: the user's own
+/// situation (no quota) is told as such; anything else is ours.
+pub(crate) fn refusal_code(error: &LedgerError) -> &'static str {
+    match error {
+        LedgerError::InsufficientQuota { .. } => error.code(),
+        _ => "INTERNAL",
+    }
 }
 
 /// A stamping row to mark stamped together with its post.
@@ -178,7 +222,7 @@ fn differing_field(stored: &Transfer, op: &Op) -> Option<&'static str> {
     let kind = match op {
         Op::Mint(_) => TransferKind::Mint,
         Op::Grant(_) => TransferKind::Grant,
-        Op::Reserve(_) => TransferKind::Reserve,
+        Op::Reserve(_) | Op::BeginStamping(..) => TransferKind::Reserve,
         Op::Post(..) => TransferKind::Post,
         Op::Void(_) => TransferKind::Void,
         Op::Hold(_) => TransferKind::Reserve,
@@ -196,7 +240,7 @@ fn differing_field(stored: &Transfer, op: &Op) -> Option<&'static str> {
             ("reason", stored.reason == g.reason),
             ("reference", stored.reference == g.reference),
         ],
-        Op::Reserve(r) => vec![
+        Op::Reserve(r) | Op::BeginStamping(_, r) => vec![
             ("account", stored.debit_account == r.account),
             ("timeout_ms", stored.timeout_ms == Some(r.timeout_ms)),
             ("reference", stored.reference == r.reference),
@@ -227,7 +271,7 @@ fn op_id(op: &Op) -> Option<TransferId> {
     match op {
         Op::Mint(m) => Some(m.id),
         Op::Grant(g) => Some(g.id),
-        Op::Reserve(r) => Some(r.id),
+        Op::Reserve(r) | Op::BeginStamping(_, r) => Some(r.id),
         Op::Post(p, _) => Some(p.id),
         Op::Void(v) => Some(v.id),
         Op::Hold(h) => Some(h.id),
@@ -297,6 +341,9 @@ impl Working<'_> {
     }
 
     fn apply(&mut self, op: &Op) -> Result<Done, LedgerError> {
+        if let Op::BeginStamping(new, r) = op {
+            return self.begin_stamping(new, r);
+        }
         if let Some(id) = op_id(op)
             && let Some(existing) = self.entries.get(&id)
         {
@@ -309,6 +356,7 @@ impl Working<'_> {
             Op::Mint(m) => self.mint(m),
             Op::Grant(g) => self.grant(g),
             Op::Reserve(r) => self.reserve(r),
+            Op::BeginStamping(new, r) => self.begin_stamping(new, r),
             Op::Post(p, tail) => {
                 // Checked before anything moves: a refused operation leaves no trace in the batch.
                 if let Some(tail) = tail {
@@ -368,6 +416,38 @@ impl Working<'_> {
         self.add(AccountId::CONSUMED, CREDITS_PENDING, 1)?;
         let t = self.new_transfer(r.id, TransferKind::Reserve, r.account, AccountId::CONSUMED, 1);
         Ok(self.record_pending(t, r.timeout_ms, &r.reference))
+    }
+
+    /// Records the stamping `new` and reserves its unit (`r`, whose id is the stamping's), or
+    /// answers with the stamping its key already names.
+    fn begin_stamping(&mut self, new: &NewStamping, r: &Reserve) -> Result<Done, LedgerError> {
+        let key = (new.user_id, new.idempotency_key.clone());
+        if let Some(&earlier) = self.stamping_keys.get(&key) {
+            return Ok(Done::Stamping(StampingBegun::Existing(earlier)));
+        }
+        if r.id != new.id || self.entries.contains_key(&r.id) {
+            return Err(LedgerError::IdConflict { id: r.id, field: "id" });
+        }
+        for (field, text) in [
+            ("idempotency_key", &new.idempotency_key),
+            ("file_name", &new.file_name),
+            ("doc_number", &new.doc_number),
+            ("doc_date", &new.doc_date),
+        ] {
+            check_text(field, text)?;
+        }
+        let begun = match self.reserve(r) {
+            Ok(Done::Receipt(receipt)) => StampingBegun::Reserved(receipt),
+            Ok(_) => return Err(LedgerError::Stopped),
+            Err(e) => StampingBegun::Refused(e, self.ctx.now),
+        };
+        let failure = match &begun {
+            StampingBegun::Refused(e, _) => Some((refusal_code(e), e.to_string())),
+            _ => None,
+        };
+        self.stamping_keys.insert(key, new.id);
+        self.new_stampings.push(NewStampingRow { new: new.clone(), failure });
+        Ok(Done::Stamping(begun))
     }
 
     /// The reservation `pending_id` if it exists and is still pending.
@@ -528,13 +608,26 @@ pub(crate) struct Wanted {
     pub pending_ids: Vec<String>,
     /// Every transfer id the batch names.
     pub ids: Vec<String>,
+    /// The (owner, Idempotency-Key) of every stamping the batch begins.
+    pub stamping_keys: Vec<StampingKey>,
 }
 
 pub(crate) fn wanted(ops: &[Op]) -> Wanted {
     let pending_ids: BTreeSet<String> = ops.iter().filter_map(op_pending_id).map(|id| id.to_string()).collect();
     let mut ids: BTreeSet<String> = ops.iter().filter_map(op_id).map(|id| id.to_string()).collect();
     ids.extend(pending_ids.iter().cloned());
-    Wanted { pending_ids: pending_ids.into_iter().collect(), ids: ids.into_iter().collect() }
+    let stamping_keys: BTreeSet<StampingKey> = ops
+        .iter()
+        .filter_map(|op| match op {
+            Op::BeginStamping(new, _) => Some((new.user_id, new.idempotency_key.clone())),
+            _ => None,
+        })
+        .collect();
+    Wanted {
+        pending_ids: pending_ids.into_iter().collect(),
+        ids: ids.into_iter().collect(),
+        stamping_keys: stamping_keys.into_iter().collect(),
+    }
 }
 
 /// The select list and joins that read one stored transfer with its reservation state and
@@ -579,7 +672,7 @@ pub(crate) fn wanted_accounts(ops: &[Op], entries: &HashMap<TransferId, Entry>) 
         match op {
             Op::Mint(_) => account_ids.extend([AccountId::ISSUER.0, AccountId::STOCK.0]),
             Op::Grant(g) => account_ids.extend([AccountId::STOCK.0, g.to.0]),
-            Op::Reserve(r) => account_ids.extend([r.account.0, AccountId::CONSUMED.0]),
+            Op::Reserve(r) | Op::BeginStamping(_, r) => account_ids.extend([r.account.0, AccountId::CONSUMED.0]),
             Op::Hold(h) => account_ids.extend([AccountId::STOCK.0, h.to.0]),
             Op::Post(..) | Op::Void(_) | Op::Credit(_) | Op::Expire(_) => {}
         }
@@ -600,15 +693,29 @@ pub(crate) struct Applied<'a> {
     new_reservations: Vec<TransferId>,
 }
 
+/// What a batch read before applying.
+pub(crate) struct Read {
+    /// Stored transfers by id (with their reservation state and serial number).
+    pub entries: HashMap<TransferId, Entry>,
+    /// The accounts' balances.
+    pub balances: Vec<Balance>,
+    /// Stored stampings of the batch's (owner, Idempotency-Key) pairs.
+    pub stamping_keys: HashMap<StampingKey, TransferId>,
+}
+
 /// Applies `ops` in order to what was read. Per-operation refusals are in the results.
-pub(crate) fn apply_ops<'a>(
-    ctx: &'a BatchContext<'a>,
-    entries: HashMap<TransferId, Entry>,
-    balances: Vec<Balance>,
-    ops: &[Op],
-) -> Applied<'a> {
+pub(crate) fn apply_ops<'a>(ctx: &'a BatchContext<'a>, read: Read, ops: &[Op]) -> Applied<'a> {
+    let Read { entries, balances, stamping_keys } = read;
     let accounts = balances.into_iter().map(|b| (b.account, Account { balance: b, delta: [0; 4] })).collect();
-    let mut work = Working { ctx, entries, new_order: Vec::new(), accounts, stamped_records: Vec::new() };
+    let mut work = Working {
+        ctx,
+        entries,
+        new_order: Vec::new(),
+        accounts,
+        stamped_records: Vec::new(),
+        stamping_keys,
+        new_stampings: Vec::new(),
+    };
     let results = ops.iter().map(|op| work.apply(op)).collect();
     let new_reservations = work
         .new_order
@@ -702,6 +809,18 @@ static UPDATE_SERIALS: WriteSpec = WriteSpec {
                WHERE serials.reserve_transfer_id = v.c1 AND serials.state = 'reserved' RETURNING 1",
 };
 
+// A key another node recorded meanwhile violates the unique (user_id, idempotency_key): the
+// batch is rolled back and rerun, and the rerun reads that stamping and answers with it.
+static INSERT_STAMPINGS: WriteSpec = WriteSpec {
+    types: &[T, I, T, T, T, T, T, I, I, T, T, T, T, T, T, I, I],
+    sqlite: "INSERT INTO stampings (id, user_id, idempotency_key, request_sha256, status, file_name, input_sha256, \
+             input_bytes, page, doc_type, doc_number, doc_date, serial, error_code, error_message, created_at, \
+             finished_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+    postgres: "INSERT INTO stampings (id, user_id, idempotency_key, request_sha256, status, file_name, input_sha256, \
+               input_bytes, page, doc_type, doc_number, doc_date, serial, error_code, error_message, created_at, \
+               finished_at) SELECT * FROM {rows} RETURNING 1",
+};
+
 // Conditional like UPDATE_PENDING: a stamping row that is gone or no longer processing makes
 // the count short, so the post is not committed without its record.
 static UPDATE_STAMPINGS_STAMPED: WriteSpec = WriteSpec {
@@ -745,7 +864,7 @@ impl Applied<'_> {
             }
         }
         for result in self.results.iter_mut() {
-            if let Ok(Done::Receipt(receipt)) = result {
+            if let Ok(Done::Receipt(receipt) | Done::Stamping(StampingBegun::Reserved(receipt))) = result {
                 receipt.serial = self.work.serial_of(&receipt.transfer);
             }
         }
@@ -825,6 +944,34 @@ fn write_set(work: &Working<'_>) -> WriteSet {
         let [sha, doc_type, stamped_at] = stamp_vals(p.stamp);
         serial_updates.push(vec![Val::Text(id), Val::from(serial_state(p.status)), sha, doc_type, stamped_at, Val::from(p.resolved_at)]);
     }
+    let mut new_stamping_rows = Vec::new();
+    for row in &work.new_stampings {
+        let n = &row.new;
+        let serial = work.entries.get(&n.id).and_then(|e| e.serial).map(|sn| sn.to_string());
+        let (status, code, message, finished_at) = match &row.failure {
+            None => ("processing", None, None, Val::NullInt),
+            Some((code, message)) => ("failed", Some(code.to_string()), Some(message.clone()), Val::Int(work.ctx.now.0)),
+        };
+        new_stamping_rows.push(vec![
+            Val::Text(n.id.to_string()),
+            Val::Int(n.user_id),
+            Val::Text(n.idempotency_key.clone()),
+            Val::Text(hex(&n.request_sha256)),
+            Val::from(status),
+            Val::Text(n.file_name.clone()),
+            Val::Text(hex(&n.input_sha256)),
+            Val::Int(n.input_bytes),
+            Val::Int(i64::from(n.page)),
+            Val::from(n.doc_type.code()),
+            Val::Text(n.doc_number.clone()),
+            Val::Text(n.doc_date.clone()),
+            Val::from(serial),
+            Val::from(code),
+            Val::from(message),
+            Val::Int(work.ctx.now.0),
+            finished_at,
+        ]);
+    }
     let mut stamped_rows = Vec::new();
     for r in &work.stamped_records {
         let serial = work.entries.get(&r.stamping).and_then(|e| e.serial).map(|sn| sn.to_string());
@@ -853,6 +1000,7 @@ fn write_set(work: &Working<'_>) -> WriteSet {
         (&INSERT_SERIALS, new_serial_rows),
         (&UPDATE_SERIALS, serial_updates),
         (&UPDATE_ACCOUNTS, account_rows),
+        (&INSERT_STAMPINGS, new_stamping_rows),
         (&UPDATE_STAMPINGS_STAMPED, stamped_rows),
     ]
     .into_iter()

@@ -85,7 +85,7 @@ impl Ledger {
         &self.clock
     }
 
-    async fn submit(&self, op: Op) -> Result<Done, LedgerError> {
+    pub(crate) async fn submit(&self, op: Op) -> Result<Done, LedgerError> {
         let (reply, answer) = oneshot::channel();
         self.sender.send(Job { op, reply }).await.map_err(|_| LedgerError::Stopped)?;
         answer.await.map_err(|_| LedgerError::Stopped)?
@@ -112,7 +112,7 @@ impl Ledger {
     async fn submit_receipt(&self, op: Op) -> Result<Receipt, LedgerError> {
         match self.submit(op).await? {
             Done::Receipt(receipt) => Ok(receipt),
-            Done::Expire(_) => Err(LedgerError::Stopped),
+            Done::Expire(_) | Done::Stamping(_) => Err(LedgerError::Stopped),
         }
     }
 
@@ -183,7 +183,7 @@ impl Ledger {
     pub async fn expire(&self, pending_id: TransferId) -> Result<ExpireOutcome, LedgerError> {
         match self.submit(Op::Expire(pending_id)).await? {
             Done::Expire(outcome) => Ok(outcome),
-            Done::Receipt(_) => Err(LedgerError::Stopped),
+            Done::Receipt(_) | Done::Stamping(_) => Err(LedgerError::Stopped),
         }
     }
 

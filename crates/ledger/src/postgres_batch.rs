@@ -13,11 +13,11 @@ use sqlx::postgres::PgArguments;
 use sqlx::{Arguments, PgPool, Row};
 
 use crate::batch::{
-    BatchContext, Done, Op, Ty, WriteSet, apply_ops, entry_from_row, entry_select, expected_rows, short_write,
+    BatchContext, Done, Op, Read, Ty, WriteSet, apply_ops, entry_from_row, entry_select, expected_rows, short_write,
     wanted, wanted_accounts,
 };
 use crate::error::{LedgerError, StoreError};
-use crate::rows::{ACCOUNT_COLUMNS, Val, balance_from_row};
+use crate::rows::{ACCOUNT_COLUMNS, Val, balance_from_row, transfer_id_from};
 
 /// Runs `ops` as one transaction. Correctness across nodes comes from the database: the
 /// reservations and accounts are locked in id order, resolutions are conditional, and a short
@@ -53,7 +53,24 @@ pub(crate) async fn commit(
             balances.push(balance_from_row(&row)?);
         }
     }
-    let applied = apply_ops(ctx, entries, balances, ops);
+    let mut stamping_keys = HashMap::new();
+    if !want.stamping_keys.is_empty() {
+        let (users, keys): (Vec<i64>, Vec<String>) = want.stamping_keys.iter().cloned().unzip();
+        let rows = sqlx::query(
+            "SELECT s.user_id, s.idempotency_key, s.id FROM stampings s \
+             JOIN UNNEST($1::bigint[], $2::text[]) AS k (user_id, idempotency_key) \
+             ON s.user_id = k.user_id AND s.idempotency_key = k.idempotency_key",
+        )
+        .bind(&users)
+        .bind(&keys)
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in rows {
+            let id: String = row.try_get(2)?;
+            stamping_keys.insert((row.try_get(0)?, row.try_get(1)?), transfer_id_from(&id, "stampings")?);
+        }
+    }
+    let applied = apply_ops(ctx, Read { entries, balances, stamping_keys }, ops);
     let count = applied.serials_needed();
     let last: i64 = if count > 0 {
         sqlx::query("UPDATE counters SET value = value + $1 WHERE name = 'serial_seq' RETURNING value")

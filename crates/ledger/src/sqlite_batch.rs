@@ -12,11 +12,11 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use crate::batch::{
-    BatchContext, Done, Op, apply_ops, entry_from_row, entry_select, expected_rows, short_write, wanted,
+    BatchContext, Done, Op, Read, apply_ops, entry_from_row, entry_select, expected_rows, short_write, wanted,
     wanted_accounts,
 };
 use crate::error::{LedgerError, StoreError};
-use crate::rows::{ACCOUNT_COLUMNS, balance_from_row};
+use crate::rows::{ACCOUNT_COLUMNS, balance_from_row, transfer_id_from};
 use crate::store::{SQLITE_BUSY_TIMEOUT_MS, SQLITE_CACHE_KIB, SQLITE_WAL_CHECKPOINT_PAGES};
 
 /// Prepared statements the writer keeps: the fixed reads and writes of a batch, with room left.
@@ -64,7 +64,16 @@ pub(crate) fn commit(
             }
         }
     }
-    let applied = apply_ops(ctx, entries, balances, ops);
+    let mut stamping_keys = HashMap::new();
+    if !want.stamping_keys.is_empty() {
+        let mut select = tx.prepare_cached("SELECT id FROM stampings WHERE user_id = ?1 AND idempotency_key = ?2")?;
+        for (user_id, key) in &want.stamping_keys {
+            if let Some(id) = select.query_row(rusqlite::params![user_id, key], |row| row.get::<_, String>(0)).optional()? {
+                stamping_keys.insert((*user_id, key.clone()), transfer_id_from(&id, "stampings")?);
+            }
+        }
+    }
+    let applied = apply_ops(ctx, Read { entries, balances, stamping_keys }, ops);
     let count = applied.serials_needed();
     let last = if count > 0 {
         tx.prepare_cached("UPDATE counters SET value = value + ?1 WHERE name = 'serial_seq' RETURNING value")?

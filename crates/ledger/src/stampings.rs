@@ -6,12 +6,12 @@ use meterai_core::{DocType, Serial, Timestamp};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::batch::check_text;
+use crate::batch::{Done, Op, StampingBegun, check_text, refusal_code};
 use crate::error::{LedgerError, StoreError};
 use crate::ledger::Ledger;
 use crate::rows::transfer_id_from;
 use crate::store::{hex, unhex32};
-use crate::types::TransferId;
+use crate::types::{AccountId, Receipt, Reserve, TransferId};
 
 /// Most stampings one listing returns.
 pub const STAMPINGS_PAGE_MAX: u32 = 100;
@@ -124,13 +124,44 @@ pub struct Stamping {
     pub finished_at: Option<Timestamp>,
 }
 
-/// What [`Ledger::begin_stamping`] found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What [`Ledger::begin_stamping`] did.
+#[derive(Debug)]
 pub enum Begun {
-    /// Recorded now: the caller does the work.
-    New(Stamping),
+    /// Recorded "processing" with its unit and serial number reserved: the caller stamps, then
+    /// posts (`Ledger::post_stamping`) or voids.
+    Reserved(Stamping, Receipt),
+    /// Recorded "failed": the reservation was refused for this reason (no quota); nothing is
+    /// held.
+    Refused(Stamping, LedgerError),
     /// The user already used this Idempotency-Key: the earlier stamping.
     Existing(Stamping),
+}
+
+impl Stamping {
+    /// The record `new` became at `created_at`.
+    fn recorded(new: NewStamping, status: StampingStatus, serial: Option<Serial>, created_at: Timestamp) -> Stamping {
+        Stamping {
+            id: new.id,
+            user_id: new.user_id,
+            idempotency_key: new.idempotency_key,
+            request_sha256: new.request_sha256,
+            status,
+            file_name: new.file_name,
+            input_sha256: new.input_sha256,
+            input_bytes: new.input_bytes,
+            page: new.page,
+            doc_type: new.doc_type,
+            doc_number: new.doc_number,
+            doc_date: new.doc_date,
+            serial,
+            doc_sha256: None,
+            error_code: None,
+            error_message: None,
+            quota_returned: false,
+            created_at,
+            finished_at: None,
+        }
+    }
 }
 
 const STAMPING_COLUMNS: &str = "id, user_id, idempotency_key, request_sha256, status, file_name, input_sha256, \
@@ -179,47 +210,37 @@ fn stamping_from_row(row: &AnyRow) -> Result<Stamping, StoreError> {
 }
 
 impl Ledger {
-    /// Records a stamping in "processing" unless the user already used its Idempotency-Key, in
-    /// which case the earlier one is returned untouched (whatever its request was: comparing
-    /// `request_sha256` is the caller's decision).
-    pub async fn begin_stamping(&self, new: NewStamping) -> Result<Begun, LedgerError> {
-        for (field, text) in [
-            ("idempotency_key", &new.idempotency_key),
-            ("file_name", &new.file_name),
-            ("doc_number", &new.doc_number),
-            ("doc_date", &new.doc_date),
-        ] {
-            check_text(field, text)?;
-        }
-        let now = self.clock.now();
-        sqlx::query(
-            "INSERT INTO stampings (id, user_id, idempotency_key, request_sha256, status, file_name, input_sha256, \
-             input_bytes, page, doc_type, doc_number, doc_date, created_at) \
-             VALUES ($1, $2, $3, $4, 'processing', $5, $6, $7, $8, $9, $10, $11, $12) \
-             ON CONFLICT (user_id, idempotency_key) DO NOTHING",
-        )
-        .bind(new.id.to_string())
-        .bind(new.user_id)
-        .bind(&new.idempotency_key)
-        .bind(hex(&new.request_sha256))
-        .bind(&new.file_name)
-        .bind(hex(&new.input_sha256))
-        .bind(new.input_bytes)
-        .bind(i64::from(new.page))
-        .bind(new.doc_type.code())
-        .bind(&new.doc_number)
-        .bind(&new.doc_date)
-        .bind(now.0)
-        .execute(self.store.pool())
-        .await?;
-        let sql = format!("SELECT {STAMPING_COLUMNS} FROM stampings WHERE user_id = $1 AND idempotency_key = $2");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(new.user_id)
-            .bind(&new.idempotency_key)
-            .fetch_one(self.store.pool())
-            .await?;
-        let stamping = stamping_from_row(&row)?;
-        Ok(if stamping.id == new.id { Begun::New(stamping) } else { Begun::Existing(stamping) })
+    /// Records a stamping and reserves its unit and serial number in one transaction (the
+    /// reservation's id is the stamping's, `timeout_ms` its timeout, `quota_account` the
+    /// owner's quota), unless the owner already used its Idempotency-Key: then the earlier
+    /// stamping is returned untouched, whatever its request was (comparing `request_sha256` is
+    /// the caller's decision). A refused reservation (no quota) records the stamping as failed
+    /// with the refusal's code, and nothing is held.
+    pub async fn begin_stamping(&self, new: NewStamping, quota_account: AccountId, timeout_ms: i64) -> Result<Begun, LedgerError> {
+        let reserve = Reserve { id: new.id, account: quota_account, timeout_ms, reference: format!("stamping {}", new.id) };
+        let user_id = new.user_id;
+        let begun = match self.submit(Op::BeginStamping(Box::new(new.clone()), reserve)).await? {
+            Done::Stamping(begun) => begun,
+            Done::Receipt(_) | Done::Expire(_) => return Err(LedgerError::Stopped),
+        };
+        Ok(match begun {
+            StampingBegun::Reserved(receipt) => {
+                let created_at = receipt.transfer.created_at;
+                let stamping = Stamping::recorded(new, StampingStatus::Processing, receipt.serial, created_at);
+                Begun::Reserved(stamping, receipt)
+            }
+            StampingBegun::Refused(error, at) => {
+                let mut stamping = Stamping::recorded(new, StampingStatus::Failed, None, at);
+                stamping.error_code = Some(refusal_code(&error).to_string());
+                stamping.error_message = Some(error.to_string());
+                stamping.finished_at = Some(at);
+                Begun::Refused(stamping, error)
+            }
+            StampingBegun::Existing(earlier) => {
+                let found = self.stamping(user_id, earlier).await?;
+                Begun::Existing(found.ok_or_else(|| StoreError::corrupt(format!("stampings/{earlier}"), "vanished after it was found"))?)
+            }
+        })
     }
 
     /// Marks a processing stamping failed with a stable code; `serial` is the one reserved (and

@@ -336,6 +336,63 @@ async fn the_audit_names_every_tampered_record(kind: Kind) {
 }
 on_both_backends!(the_audit_names_every_tampered_record, crate::the_audit_names_every_tampered_record);
 
+fn reserved(begun: Begun) -> Receipt {
+    match begun {
+        Begun::Reserved(stamping, receipt) => {
+            assert_eq!((stamping.status, stamping.serial), (StampingStatus::Processing, receipt.serial));
+            receipt
+        }
+        other => panic!("expected a reservation, got {other:?}"),
+    }
+}
+
+async fn beginning_a_stamping_records_it_with_its_reservation_or_as_refused_and_answers_a_used_key_with_the_earlier_one(kind: Kind) {
+    let db = TestDb::fresh(kind).await;
+    let (ledger, user, _) = setup(&db, 10, 1).await;
+    let first = reserved(ledger.begin_stamping(new_stamping(10, &user), user.quota_account, 60_000).await.unwrap());
+    assert!(first.serial.is_some());
+    let stored = ledger.stamping(user.id, id(10)).await.unwrap().unwrap();
+    assert_eq!((stored.status, stored.serial), (StampingStatus::Processing, first.serial));
+
+    // The same key again, with another id and even another request: the earlier stamping,
+    // and nothing more is held.
+    let again = NewStamping { id: id(11), request_sha256: [99; 32], ..new_stamping(10, &user) };
+    match ledger.begin_stamping(again, user.quota_account, 60_000).await.unwrap() {
+        Begun::Existing(earlier) => assert_eq!((earlier.id, earlier.request_sha256), (id(10), [10; 32])),
+        other => panic!("expected the earlier stamping, got {other:?}"),
+    }
+    assert!(ledger.transfer(id(11)).await.unwrap().is_none());
+
+    // No quota left: recorded failed with the refusal's code, nothing held, no serial used.
+    match ledger.begin_stamping(new_stamping(20, &user), user.quota_account, 60_000).await.unwrap() {
+        Begun::Refused(failed, LedgerError::InsufficientQuota { .. }) => {
+            assert_eq!((failed.status, failed.serial), (StampingStatus::Failed, None));
+            assert_eq!(failed.error_code.as_deref(), Some("INSUFFICIENT_QUOTA"));
+            assert_eq!(ledger.stamping(user.id, id(20)).await.unwrap().unwrap(), failed);
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(ledger.transfer(id(20)).await.unwrap().is_none());
+
+    // Two beginnings under one key queued together (one batch, or two if the writer was quick):
+    // one stamping, one reservation.
+    ledger.grant(Grant { id: id(3), to: user.quota_account, units: 2, reason: String::new(), reference: String::new() }).await.unwrap();
+    let (a, b) = tokio::join!(
+        ledger.begin_stamping(new_stamping(30, &user), user.quota_account, 60_000),
+        ledger.begin_stamping(NewStamping { id: id(31), ..new_stamping(30, &user) }, user.quota_account, 60_000),
+    );
+    let outcomes = [a.unwrap(), b.unwrap()];
+    assert_eq!(outcomes.iter().filter(|o| matches!(o, Begun::Reserved(..))).count(), 1, "{outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|o| matches!(o, Begun::Existing(_))).count(), 1, "{outcomes:?}");
+    assert_eq!(ledger.balance(user.quota_account).await.unwrap().unwrap().debits_pending, 2);
+    assert!(ledger.audit().await.unwrap().is_clean());
+    db.cleanup().await;
+}
+on_both_backends!(
+    beginning_a_stamping_records_it_with_its_reservation_or_as_refused_and_answers_a_used_key_with_the_earlier_one,
+    crate::beginning_a_stamping_records_it_with_its_reservation_or_as_refused_and_answers_a_used_key_with_the_earlier_one
+);
+
 fn new_stamping(n: u128, user: &User) -> NewStamping {
     NewStamping {
         id: id(n),
@@ -355,8 +412,7 @@ fn new_stamping(n: u128, user: &User) -> NewStamping {
 async fn a_stampings_post_records_it_stamped_in_the_same_transaction_or_not_at_all(kind: Kind) {
     let db = TestDb::fresh(kind).await;
     let (ledger, user, _) = setup(&db, 10, 3).await;
-    ledger.begin_stamping(new_stamping(10, &user)).await.unwrap();
-    let held = ledger.reserve(reserve(10, &user)).await.unwrap();
+    let held = reserved(ledger.begin_stamping(new_stamping(10, &user), user.quota_account, 60_000).await.unwrap());
     let tail = b"\n% the appended revision\n".to_vec();
     ledger.post_stamping(Post { id: id(11), pending_id: id(10), stamp: stamp(4) }, tail.clone()).await.unwrap();
     let done = ledger.stamping(user.id, id(10)).await.unwrap().unwrap();
@@ -366,8 +422,7 @@ async fn a_stampings_post_records_it_stamped_in_the_same_transaction_or_not_at_a
 
     // A stamping that is no longer processing (settled meanwhile): the post is refused whole,
     // the unit stays reserved (the web then voids it), nothing is consumed.
-    ledger.begin_stamping(new_stamping(20, &user)).await.unwrap();
-    ledger.reserve(reserve(20, &user)).await.unwrap();
+    reserved(ledger.begin_stamping(new_stamping(20, &user), user.quota_account, 60_000).await.unwrap());
     ledger.finish_failed(id(20), None, "INTERRUPTED", "settled", true).await.unwrap();
     let refused = ledger.post_stamping(Post { id: id(21), pending_id: id(20), stamp: stamp(5) }, tail.clone()).await;
     assert!(refused.is_err(), "{refused:?}");
@@ -375,8 +430,7 @@ async fn a_stampings_post_records_it_stamped_in_the_same_transaction_or_not_at_a
     assert_eq!((quota.available(), quota.debits_pending, quota.debits_posted), (1, 1, 1));
 
     // A tail beyond the limit is refused before anything moves.
-    ledger.begin_stamping(new_stamping(30, &user)).await.unwrap();
-    ledger.reserve(reserve(30, &user)).await.unwrap();
+    reserved(ledger.begin_stamping(new_stamping(30, &user), user.quota_account, 60_000).await.unwrap());
     let huge = vec![b'x'; meterai_ledger::stampings::TAIL_BYTES_MAX + 1];
     let err = ledger.post_stamping(Post { id: id(31), pending_id: id(30), stamp: stamp(6) }, huge).await.unwrap_err();
     assert!(matches!(err, LedgerError::TextTooLong { field: "tail", .. }), "{err:?}");
@@ -392,14 +446,26 @@ on_both_backends!(
 async fn stampings_a_dead_node_left_processing_are_settled_with_their_units_back(kind: Kind) {
     let db = TestDb::fresh(kind).await;
     let (ledger, user, clock) = setup(&db, 10, 3).await;
-    // Recorded, never reserved (the node died in between).
-    ledger.begin_stamping(new_stamping(30, &user)).await.unwrap();
+    // Recorded, never reserved: only an earlier version (which recorded and reserved in two
+    // transactions) could leave this, when its node died in between.
+    let n = new_stamping(30, &user);
+    sqlx::query(
+        "INSERT INTO stampings (id, user_id, idempotency_key, request_sha256, status, file_name, input_sha256, \
+         input_bytes, page, doc_type, doc_number, doc_date, created_at) \
+         VALUES ($1, $2, $3, $4, 'processing', 'old.pdf', $4, 1, 1, '2', '', '', $5)",
+    )
+    .bind(n.id.to_string())
+    .bind(n.user_id)
+    .bind(&n.idempotency_key)
+    .bind("00".repeat(32))
+    .bind(clock.now().0)
+    .execute(&mut db.raw().await)
+    .await
+    .unwrap();
     // Reserved, never resolved: the sweeper expires it.
-    ledger.begin_stamping(new_stamping(40, &user)).await.unwrap();
-    let expiring = ledger.reserve(reserve(40, &user)).await.unwrap();
+    let expiring = reserved(ledger.begin_stamping(new_stamping(40, &user), user.quota_account, 60_000).await.unwrap());
     // Reserved with a long timeout: still in flight as far as anyone can tell.
-    ledger.begin_stamping(new_stamping(50, &user)).await.unwrap();
-    ledger.reserve(Reserve { timeout_ms: 3_600_000, ..reserve(50, &user) }).await.unwrap();
+    reserved(ledger.begin_stamping(new_stamping(50, &user), user.quota_account, 3_600_000).await.unwrap());
     assert_eq!(ledger.settle_abandoned_stampings().await.unwrap(), 0, "nothing is abandoned yet");
 
     clock.advance(meterai_ledger::stampings::ABANDONED_STAMPING_AGE_MS + 1);

@@ -1,12 +1,13 @@
-//! One stamping, end to end: record it under the client's Idempotency-Key, reserve a unit and a
-//! serial, stamp on a blocking thread, keep the original and the stamped revision, post, or void
-//! on any failure so the quota is back. The work runs in a task of its own: a client that hangs
-//! up mid-stamp does not cancel it, and shutdown waits for it.
+//! One stamping, end to end: record it under the client's Idempotency-Key together with the
+//! reservation of a unit and a serial (one ledger transaction), stamp on a blocking thread, keep
+//! the original and the stamped revision, post, or void on any failure so the quota is back.
+//! The work runs in a task of its own: a client that hangs up mid-stamp does not cancel it, and
+//! shutdown waits for it.
 
 use std::time::Duration;
 
 use meterai_core::{DocType, Timestamp};
-use meterai_ledger::{Begun, LedgerError, NewStamping, Post, Reserve, StampBinding, Stamping, StampingStatus, TransferId, User, Void};
+use meterai_ledger::{Begun, LedgerError, NewStamping, Post, Receipt, StampBinding, Stamping, StampingStatus, TransferId, User, Void};
 use meterai_stamp::placement::Placement;
 use sha2::{Digest, Sha256};
 
@@ -118,19 +119,28 @@ pub async fn submit(state: &AppState, order: StampOrder) -> Result<Submitted, Ap
         doc_number: order.doc_number.clone(),
         doc_date: order.doc_date.clone(),
     };
-    match state.ledger.begin_stamping(new).await? {
+    match state.ledger.begin_stamping(new, order.user.quota_account, RESERVATION_TIMEOUT_MS).await? {
         Begun::Existing(earlier) if earlier.request_sha256 != request_sha256 => Err(ApiError::Conflict {
             code: "IDEMPOTENCY_KEY_REUSED",
             message: format!("Idempotency-Key {:?} was used for a different request (stamping {})", earlier.idempotency_key, earlier.id),
         }),
         Begun::Existing(earlier) => Ok(Submitted::Replayed(wait_finished(state, earlier).await?)),
-        Begun::New(_) => {
+        Begun::Refused(failed, e) => {
+            if matches!(e, LedgerError::InsufficientQuota { .. }) {
+                state.metrics.record_stamping(StampOutcome::NoQuota);
+            } else {
+                tracing::error!(stamping = %id, "reserve failed: {e}");
+                state.metrics.record_stamping(StampOutcome::Internal);
+            }
+            Ok(Submitted::Created(failed))
+        }
+        Begun::Reserved(_, receipt) => {
             let task_state = state.clone();
             let user_id = order.user.id;
             // Detached: dropping this request's future (client gone) does not stop the work.
             let handle = tokio::spawn(async move {
                 let _running = task_state.in_flight.enter();
-                run(&task_state, order, id).await;
+                run(&task_state, order, id, receipt).await;
             });
             handle.await.map_err(|e| ApiError::internal(format!("stamping task {id}: {e}")))?;
             let done = state.ledger.stamping(user_id, id).await?.ok_or_else(|| ApiError::internal(format!("stamping {id} vanished")))?;
@@ -159,21 +169,9 @@ fn derived_id(id: TransferId, purpose: &str) -> TransferId {
     TransferId(u128::from_be_bytes(bytes))
 }
 
-/// The stamping's work; every path ends the record as stamped or failed.
-async fn run(state: &AppState, order: StampOrder, id: TransferId) {
-    let reserve = Reserve { id, account: order.user.quota_account, timeout_ms: RESERVATION_TIMEOUT_MS, reference: format!("stamping {id}") };
-    let receipt = match state.ledger.reserve(reserve).await {
-        Ok(r) => r,
-        Err(e) => {
-            let outcome = if matches!(e, LedgerError::InsufficientQuota { .. }) { StampOutcome::NoQuota } else { StampOutcome::Internal };
-            let code = if outcome == StampOutcome::NoQuota { e.code() } else { "INTERNAL" };
-            if outcome == StampOutcome::Internal {
-                tracing::error!(stamping = %id, "reserve failed: {e}");
-            }
-            record_failure(state, id, None, code, &e.to_string(), false, outcome).await;
-            return;
-        }
-    };
+/// The stamping's work once its unit is reserved (`receipt`); every path ends the record as
+/// stamped or failed.
+async fn run(state: &AppState, order: StampOrder, id: TransferId, receipt: Receipt) {
     let Some(serial) = receipt.serial else {
         let returned = void(state, id, "reservation without a serial").await;
         record_failure(state, id, None, "INTERNAL", "the ledger reserved no serial", returned, StampOutcome::Internal).await;
