@@ -60,7 +60,9 @@ pub struct Target {
     pub url: String,
     /// The API key.
     pub api_key: String,
-    /// The document (shared by the tasks; each request copies it into its body).
+    /// The document (shared by the tasks; each request copies it into its body and appends a
+    /// comment line of its own, so every request uploads a different original, as users do:
+    /// the server keeps each distinct original once, written and fsynced).
     pub pdf: Arc<Vec<u8>>,
     /// Tells runs apart in idempotency keys (the same key twice would be a replay).
     pub run_tag: String,
@@ -75,8 +77,11 @@ impl Target {
 
     /// One stamping request; Ok when it was stamped.
     async fn stamp(&self, n: u64) -> Result<(), String> {
+        let mut pdf = Vec::with_capacity(self.pdf.len() + 64);
+        pdf.extend_from_slice(&self.pdf);
+        pdf.extend_from_slice(format!("\n% meterai-bench {}-{n}\n", self.run_tag).as_bytes());
         let form = reqwest::multipart::Form::new()
-            .part("file", reqwest::multipart::Part::bytes(self.pdf.as_ref().clone()).file_name("letter.pdf").mime_str("application/pdf").map_err(|e| e.to_string())?)
+            .part("file", reqwest::multipart::Part::bytes(pdf).file_name("letter.pdf").mime_str("application/pdf").map_err(|e| e.to_string())?)
             .text("page", "1")
             .text("at", "bottom-right")
             .text("doc_type", "3")

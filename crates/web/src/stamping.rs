@@ -72,13 +72,13 @@ pub struct StampOrder {
 }
 
 impl StampOrder {
-    /// SHA-256 identifying the request: same file and fields, same hash (each part
-    /// length-prefixed so no two requests share an encoding).
-    pub fn request_sha256(&self) -> [u8; 32] {
+    /// SHA-256 identifying the request, given the file's own hash: same file and fields, same
+    /// hash (each part length-prefixed so no two requests share an encoding).
+    pub fn request_sha256(&self, file_sha256: &[u8; 32]) -> [u8; 32] {
         let mut h = Sha256::new();
         let page = self.page.to_string();
         for part in [
-            &blobs::sha256(&self.file)[..],
+            &file_sha256[..],
             self.file_name.as_bytes(),
             page.as_bytes(),
             self.placement_text.as_bytes(),
@@ -105,14 +105,17 @@ pub enum Submitted {
 /// Runs (or finds) the stamping for `order`.
 pub async fn submit(state: &AppState, order: StampOrder) -> Result<Submitted, ApiError> {
     let id = state.ids.next_id().ok_or_else(|| ApiError::internal("no randomness for a stamping id"))?;
-    let request_sha256 = order.request_sha256();
+    // The upload is hashed once: it names the original's blob and is part of the request's
+    // identity.
+    let input_sha256 = blobs::sha256(&order.file);
+    let request_sha256 = order.request_sha256(&input_sha256);
     let new = NewStamping {
         id,
         user_id: order.user.id,
         idempotency_key: order.idempotency_key.clone(),
         request_sha256,
         file_name: order.file_name.clone(),
-        input_sha256: blobs::sha256(&order.file),
+        input_sha256,
         input_bytes: i64::try_from(order.file.len()).unwrap_or(i64::MAX),
         page: order.page,
         doc_type: order.doc_type,
