@@ -35,6 +35,15 @@ pub const SQLITE_WRITER_CACHE_KIB: u64 = 8_192;
 /// WAL pages written before SQLite checkpoints (and fsyncs) into the database file. The default
 /// (1,000 pages) checkpoints every few batches under load; each checkpoint stalls the writer.
 pub const SQLITE_WAL_CHECKPOINT_PAGES: u64 = 4_000;
+/// Planner settings of the PostgreSQL writer's sessions. Every statement a batch runs looks rows
+/// up by key (`= ANY($1)`, `UNNEST` joins on primary or unique keys): a few dozen keys, each
+/// found through an index, so nested loops over index scans are always the right plan. Yet on
+/// tables that grew since the last ANALYZE the planner chose sequential scans and hash joins,
+/// whose cost grows with the table (measured: a batch's read took 2.8 ms instead of 0.9 ms at
+/// 3,000 rows, and more as the table grew). Generic plans skip the ~1.4 ms of planning a
+/// custom plan cost at every execution.
+const WRITER_SESSION_SETTINGS: &str = "SET enable_seqscan = off; SET enable_hashjoin = off; \
+     SET enable_mergejoin = off; SET plan_cache_mode = force_generic_plan";
 /// Connections of the PostgreSQL writer's own pool: one writer per process uses one at a time;
 /// the second replaces a broken one without waiting for it to be reaped.
 pub const POSTGRES_WRITER_CONNECTIONS_MAX: u32 = 2;
@@ -155,6 +164,12 @@ impl Store {
                     .max_connections(POSTGRES_WRITER_CONNECTIONS_MAX)
                     .acquire_timeout(Duration::from_secs(POOL_ACQUIRE_TIMEOUT_SECS))
                     .test_before_acquire(false)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            sqlx::raw_sql(WRITER_SESSION_SETTINGS).execute(conn).await?;
+                            Ok(())
+                        })
+                    })
                     .connect_lazy(&url)?,
             ),
         };
