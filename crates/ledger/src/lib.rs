@@ -21,6 +21,7 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;
+mod checkpointer;
 mod batch;
 pub mod drafts;
 pub mod error;

@@ -17,13 +17,14 @@ use crate::batch::{
 };
 use crate::error::{LedgerError, StoreError};
 use crate::rows::{ACCOUNT_COLUMNS, balance_from_row, transfer_id_from};
-use crate::store::{SQLITE_BUSY_TIMEOUT_MS, SQLITE_WAL_CHECKPOINT_PAGES, SQLITE_WRITER_CACHE_KIB};
+use crate::store::{SQLITE_BUSY_TIMEOUT_MS, SQLITE_WRITER_CACHE_KIB};
 
 /// Prepared statements the writer keeps: the fixed reads and writes of a batch, with room left.
 const STATEMENT_CACHE_MAX: usize = 32;
 
 /// Opens the writer's connection to the (already migrated) database file at `path`, with the
-/// same settings as the pool's connections but a smaller page cache.
+/// same settings as the pool's connections but a smaller page cache and no autocheckpoint
+/// (the checkpointer thread does it, off the writer's path).
 pub(crate) fn open(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_millis(SQLITE_BUSY_TIMEOUT_MS))?;
@@ -31,7 +32,7 @@ pub(crate) fn open(path: &Path) -> Result<Connection, StoreError> {
     // Constants only: nothing here comes from input.
     conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-         PRAGMA cache_size = -{SQLITE_WRITER_CACHE_KIB}; PRAGMA wal_autocheckpoint = {SQLITE_WAL_CHECKPOINT_PAGES};"
+         PRAGMA cache_size = -{SQLITE_WRITER_CACHE_KIB}; PRAGMA wal_autocheckpoint = 0;"
     ))?;
     Ok(conn)
 }

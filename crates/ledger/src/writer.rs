@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::batch::{BatchContext, Done, Op};
 use crate::error::{LedgerError, StoreError};
 use crate::store::{Store, WriterTarget, is_retryable};
-use crate::{postgres_batch, sqlite_batch};
+use crate::{checkpointer, postgres_batch, sqlite_batch};
 
 /// Operations per batch (one transaction). Larger batches amortise the commit further but hold
 /// locks longer and make every client in the batch wait for the slowest part. Every step of a
@@ -62,10 +62,15 @@ pub(crate) fn spawn(state: WriterState) -> Result<mpsc::Sender<Job>, StoreError>
     match state.store.writer_target().clone() {
         WriterTarget::SqliteFile(path) => {
             let conn = sqlite_batch::open(&path)?;
+            let checkpointer = checkpointer::spawn(&path)?;
             let runtime = tokio::runtime::Builder::new_current_thread().build().map_err(StoreError::Thread)?;
             std::thread::Builder::new()
                 .name("meterai-ledger-writer".into())
-                .spawn(move || runtime.block_on(run(state, Connection::Sqlite(conn), receiver)))
+                .spawn(move || {
+                    // Checkpoints as long as the writer runs.
+                    let _checkpointer = checkpointer;
+                    runtime.block_on(run(state, Connection::Sqlite(conn), receiver))
+                })
                 .map_err(StoreError::Thread)?;
         }
         WriterTarget::Postgres(pool) => {
