@@ -137,16 +137,20 @@ pub async fn submit(state: &AppState, order: StampOrder) -> Result<Submitted, Ap
             }
             Ok(Submitted::Created(failed))
         }
-        Begun::Reserved(_, receipt) => {
+        Begun::Reserved(begun, receipt) => {
             let task_state = state.clone();
             let user_id = order.user.id;
             // Detached: dropping this request's future (client gone) does not stop the work.
             let handle = tokio::spawn(async move {
                 let _running = task_state.in_flight.enter();
-                run(&task_state, order, id, receipt).await;
+                run(&task_state, order, begun, receipt).await
             });
-            handle.await.map_err(|e| ApiError::internal(format!("stamping task {id}: {e}")))?;
-            let done = state.ledger.stamping(user_id, id).await?.ok_or_else(|| ApiError::internal(format!("stamping {id} vanished")))?;
+            let stamped = handle.await.map_err(|e| ApiError::internal(format!("stamping task {id}: {e}")))?;
+            let done = match stamped {
+                Some(done) => done,
+                // A failure was recorded with its code and message: read it as stored.
+                None => state.ledger.stamping(user_id, id).await?.ok_or_else(|| ApiError::internal(format!("stamping {id} vanished")))?,
+            };
             Ok(Submitted::Created(done))
         }
     }
@@ -173,12 +177,14 @@ fn derived_id(id: TransferId, purpose: &str) -> TransferId {
 }
 
 /// The stamping's work once its unit is reserved (`receipt`); every path ends the record as
-/// stamped or failed.
-async fn run(state: &AppState, order: StampOrder, id: TransferId, receipt: Receipt) {
+/// stamped or failed. Returns the stamped record as committed (`begun` with what the post
+/// wrote), or `None` when it failed.
+async fn run(state: &AppState, order: StampOrder, begun: Stamping, receipt: Receipt) -> Option<Stamping> {
+    let id = begun.id;
     let Some(serial) = receipt.serial else {
         let returned = void(state, id, "reservation without a serial").await;
         record_failure(state, id, None, "INTERNAL", "the ledger reserved no serial", returned, StampOutcome::Internal).await;
-        return;
+        return None;
     };
     let signing_time_unix = state.clock.now().0.div_euclid(1000);
     let sn = serial.to_string();
@@ -209,7 +215,7 @@ async fn run(state: &AppState, order: StampOrder, id: TransferId, receipt: Recei
         Ok(Err(StampFailure::Engine(e))) if e.is_refusal() => {
             let returned = void(state, id, &format!("refused: {}", e.code())).await;
             record_failure(state, id, Some(&serial), e.code(), &e.to_string(), returned, StampOutcome::Refused).await;
-            return;
+            return None;
         }
         other => {
             let detail = match other {
@@ -221,7 +227,7 @@ async fn run(state: &AppState, order: StampOrder, id: TransferId, receipt: Recei
             tracing::error!(stamping = %id, "stamping failed: {detail}");
             let returned = void(state, id, "internal error").await;
             record_failure(state, id, Some(&serial), "INTERNAL", &detail, returned, StampOutcome::Internal).await;
-            return;
+            return None;
         }
     };
     let binding = StampBinding { doc_sha256: stamped.document_sha256, doc_type, stamped_at: Timestamp(signing_time_unix.saturating_mul(1000)) };
@@ -229,13 +235,24 @@ async fn run(state: &AppState, order: StampOrder, id: TransferId, receipt: Recei
     // stamped with its tail, or none of it (then the void returns the unit).
     let post = Post { id: derived_id(id, "post"), pending_id: id, stamp: binding };
     match state.ledger.post_stamping(post, stamped.tail).await {
-        Ok(_) => state.metrics.record_stamping(StampOutcome::Stamped),
+        Ok(posted) => {
+            state.metrics.record_stamping(StampOutcome::Stamped);
+            // What the post's transaction wrote to the row, so the answer needs no read back.
+            Some(Stamping {
+                status: StampingStatus::Stamped,
+                serial: Some(serial),
+                doc_sha256: Some(stamped.document_sha256),
+                finished_at: Some(posted.transfer.created_at),
+                ..begun
+            })
+        }
         Err(e) => {
             tracing::error!(stamping = %id, "post failed: {e}");
             // If the post did commit after all (an answer lost on the way back), this void is
             // refused and the failure record below matches nothing: the row already says stamped.
             let returned = void(state, id, "post failed").await;
             record_failure(state, id, Some(&serial), "INTERNAL", &format!("post: {e}"), returned, StampOutcome::Internal).await;
+            None
         }
     }
 }
