@@ -341,10 +341,9 @@ impl Working<'_> {
     }
 
     fn apply(&mut self, op: &Op) -> Result<Done, LedgerError> {
-        if let Op::BeginStamping(new, r) = op {
-            return self.begin_stamping(new, r);
-        }
-        if let Some(id) = op_id(op)
+        // A stamping's beginning is idempotent by its owner's key, not by its transfer id.
+        if !matches!(op, Op::BeginStamping(..))
+            && let Some(id) = op_id(op)
             && let Some(existing) = self.entries.get(&id)
         {
             return match differing_field(&existing.transfer, op) {
