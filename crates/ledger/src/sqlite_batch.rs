@@ -15,6 +15,7 @@ use crate::batch::{
     BatchContext, Done, Op, Read, apply_ops, entry_from_row, entry_select, expected_rows, short_write, wanted,
     wanted_accounts,
 };
+use crate::checkpointer;
 use crate::error::{LedgerError, StoreError};
 use crate::rows::{ACCOUNT_COLUMNS, balance_from_row, transfer_id_from};
 use crate::store::{SQLITE_BUSY_TIMEOUT_MS, SQLITE_WRITER_CACHE_KIB};
@@ -32,7 +33,9 @@ pub(crate) fn open(path: &Path) -> Result<Connection, StoreError> {
     // Constants only: nothing here comes from input.
     conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-         PRAGMA cache_size = -{SQLITE_WRITER_CACHE_KIB}; PRAGMA wal_autocheckpoint = 0;"
+         PRAGMA cache_size = -{SQLITE_WRITER_CACHE_KIB}; PRAGMA wal_autocheckpoint = 0; \
+         PRAGMA journal_size_limit = {};",
+        checkpointer::WAL_KEPT_BYTES
     ))?;
     Ok(conn)
 }

@@ -16,7 +16,8 @@ use tokio::sync::{mpsc, oneshot};
 use crate::batch::{BatchContext, Done, Op};
 use crate::error::{LedgerError, StoreError};
 use crate::store::{Store, WriterTarget, is_retryable};
-use crate::{checkpointer, postgres_batch, sqlite_batch};
+use crate::checkpointer::{self, Checkpointer};
+use crate::{postgres_batch, sqlite_batch};
 
 /// Operations per batch (one transaction). Larger batches amortise the commit further but hold
 /// locks longer and make every client in the batch wait for the slowest part. Every step of a
@@ -49,8 +50,9 @@ pub(crate) struct WriterState {
 
 /// The writer's connection.
 enum Connection {
-    /// Owned by the writer thread.
-    Sqlite(rusqlite::Connection),
+    /// Owned by the writer thread, with the checkpointer whose WAL rewinds it runs between
+    /// batches (and which checkpoints as long as the writer runs).
+    Sqlite(rusqlite::Connection, Checkpointer),
     /// The writer's own pool.
     Postgres(sqlx::PgPool),
 }
@@ -66,11 +68,7 @@ pub(crate) fn spawn(state: WriterState) -> Result<mpsc::Sender<Job>, StoreError>
             let runtime = tokio::runtime::Builder::new_current_thread().build().map_err(StoreError::Thread)?;
             std::thread::Builder::new()
                 .name("meterai-ledger-writer".into())
-                .spawn(move || {
-                    // Checkpoints as long as the writer runs.
-                    let _checkpointer = checkpointer;
-                    runtime.block_on(run(state, Connection::Sqlite(conn), receiver))
-                })
+                .spawn(move || runtime.block_on(run(state, Connection::Sqlite(conn, checkpointer), receiver)))
                 .map_err(StoreError::Thread)?;
         }
         WriterTarget::Postgres(pool) => {
@@ -89,6 +87,9 @@ async fn run(state: WriterState, mut conn: Connection, mut receiver: mpsc::Recei
         for (job, result) in jobs.drain(..).zip(results) {
             // A caller that gave up waiting is no reason to stop.
             let _ = job.reply.send(result);
+        }
+        if let Connection::Sqlite(conn, checkpointer) = &conn {
+            checkpointer.rewind_if_due(conn);
         }
     }
 }
@@ -144,7 +145,7 @@ async fn commit_once(
 ) -> Result<Vec<Result<Done, LedgerError>>, StoreError> {
     let ctx = BatchContext { now: state.clock.now(), key: &state.key, series: &state.series };
     match conn {
-        Connection::Sqlite(c) => sqlite_batch::commit(c, &ctx, ops),
+        Connection::Sqlite(c, _) => sqlite_batch::commit(c, &ctx, ops),
         Connection::Postgres(pool) => postgres_batch::commit(pool, &ctx, ops).await,
     }
 }
