@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use meterai_core::SystemClock;
+use meterai_core::{Clock, SystemClock};
 use meterai_ledger::{Grant, Ledger, LedgerConfig, Mint, Role, Store, TransferId};
 
 use crate::cli::storage::StorageArgs;
@@ -114,7 +114,7 @@ enum UserCommand {
 fn transfer_id(given: Option<&str>) -> anyhow::Result<TransferId> {
     match given {
         Some(hex) => TransferId::parse(hex).context("--id must be 32 hex digits"),
-        None => TransferId::random().context("no randomness for a transfer id"),
+        None => Ok(TransferId::random().context("no randomness for a transfer id")?.with_time_prefix(SystemClock.now())),
     }
 }
 

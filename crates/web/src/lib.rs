@@ -48,7 +48,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use meterai_core::Clock;
+use meterai_core::{Clock, Timestamp};
 use meterai_ledger::{Ledger, TransferId};
 use meterai_sign::Signer;
 use tokio::net::TcpListener;
@@ -86,6 +86,13 @@ pub struct WebConfig {
 pub trait IdSource: Send + Sync {
     /// A fresh, unique id; `None` when no randomness is available.
     fn next_id(&self) -> Option<TransferId>;
+
+    /// A fresh id for a ledger transfer (a stamping, an order): [`IdSource::next_id`] with
+    /// the time in front ([`TransferId::with_time_prefix`]), so the ledger's indexes grow at
+    /// their end. Not for secrets: only 80 of its bits are random.
+    fn transfer_id(&self, now: Timestamp) -> Option<TransferId> {
+        self.next_id().map(|id| id.with_time_prefix(now))
+    }
 }
 
 /// Ids from the operating system's randomness.

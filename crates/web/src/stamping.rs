@@ -104,7 +104,7 @@ pub enum Submitted {
 
 /// Runs (or finds) the stamping for `order`.
 pub async fn submit(state: &AppState, order: StampOrder) -> Result<Submitted, ApiError> {
-    let id = state.ids.next_id().ok_or_else(|| ApiError::internal("no randomness for a stamping id"))?;
+    let id = state.ids.transfer_id(state.clock.now()).ok_or_else(|| ApiError::internal("no randomness for a stamping id"))?;
     // The upload is hashed once: it names the original's blob and is part of the request's
     // identity.
     let input_sha256 = blobs::sha256(&order.file);
@@ -168,12 +168,15 @@ async fn wait_finished(state: &AppState, mut stamping: Stamping) -> Result<Stamp
 }
 
 /// A second id derived from the stamping's, for its post or void: deterministic, so a retried
-/// resolution is the same transfer (idempotent in the ledger).
+/// resolution is the same transfer (idempotent in the ledger). It keeps the stamping's time
+/// prefix, so the post lands next to its reservation in the ledger's indexes.
 fn derived_id(id: TransferId, purpose: &str) -> TransferId {
+    const TIME_BITS: u32 = 48;
     let digest: [u8; 32] = Sha256::new().chain_update(purpose.as_bytes()).chain_update(id.0.to_be_bytes()).finalize().into();
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
-    TransferId(u128::from_be_bytes(bytes))
+    let low_mask = u128::MAX >> TIME_BITS;
+    TransferId((id.0 & !low_mask) | (u128::from_be_bytes(bytes) & low_mask))
 }
 
 /// The stamping's work once its unit is reserved (`receipt`); every path ends the record as
@@ -395,5 +398,13 @@ mod tests {
         assert_ne!(post, void);
         assert_ne!(post, id);
         assert_eq!(post, derived_id(id, "post"));
+    }
+
+    #[test]
+    fn post_and_void_ids_keep_the_stampings_time_prefix() {
+        let id = TransferId(0xabcd_ef01_2345 << 80 | 7);
+        for derived in [derived_id(id, "post"), derived_id(id, "void")] {
+            assert_eq!(derived.0 >> 80, id.0 >> 80);
+        }
     }
 }

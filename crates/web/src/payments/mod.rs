@@ -201,7 +201,7 @@ impl Payments {
         units: i64,
     ) -> Result<Order, ApiError> {
         let hold_id = ids
-            .next_id()
+            .transfer_id(ledger.clock().now())
             .ok_or_else(|| ApiError::internal("no randomness for an order id"))?;
         let new = NewOrder {
             hold_id,
