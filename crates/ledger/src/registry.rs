@@ -56,7 +56,11 @@ pub struct PublicSerial {
 impl Ledger {
     /// Looks a serial number up for a verifier; `None` means well-formed but not issued here.
     pub async fn lookup_serial(&self, serial: &Serial) -> Result<Option<PublicSerial>, LedgerError> {
-        let row = sqlx::query("SELECT state, stamped_at, doc_type, doc_sha256 FROM serials WHERE serial = $1")
+        // The registry is keyed by sequence number; an SN that decodes to none under our key
+        // was never issued here.
+        let Some(seq) = serial.sequence(&self.key).and_then(|seq| i64::try_from(seq).ok()) else { return Ok(None) };
+        let row = sqlx::query("SELECT state, stamped_at, doc_type, doc_sha256 FROM serials WHERE seq = $1 AND serial = $2")
+            .bind(seq)
             .bind(serial.to_string())
             .fetch_optional(self.store.pool())
             .await?;

@@ -72,6 +72,15 @@ impl Backend {
         }
     }
 
+    /// A 64-bit primary key the application chooses: on SQLite the rowid itself (so the table
+    /// has no second B-tree to keep), on PostgreSQL a BIGINT key.
+    fn int64_primary_key(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "INTEGER PRIMARY KEY",
+            Backend::Postgres => "BIGINT PRIMARY KEY",
+        }
+    }
+
     fn begin_write_statement(self) -> &'static str {
         match self {
             // IMMEDIATE takes the write lock up front so reads inside the transaction stay
@@ -83,15 +92,18 @@ impl Backend {
 }
 
 /// Migrations in order (version = position + 1), written once for both backends; see
-/// [`Backend::identity_primary_key`].
+/// [`Backend::identity_primary_key`] and [`Backend::int64_primary_key`].
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_ledger.sql"),
     include_str!("../migrations/0002_web.sql"),
     include_str!("../migrations/0003_accounts.sql"),
     include_str!("../migrations/0004_payments.sql"),
+    include_str!("../migrations/0005_serials_by_sequence.sql"),
 ];
 /// The token in migrations replaced by the backend's auto-numbered primary key.
 const IDENTITY_TOKEN: &str = "{{IDENTITY}}";
+/// The token in migrations replaced by the backend's application-chosen 64-bit primary key.
+const INT64_PRIMARY_KEY_TOKEN: &str = "{{INT64_PRIMARY_KEY}}";
 
 /// An open, migrated database.
 #[derive(Debug, Clone)]
@@ -152,6 +164,13 @@ impl Store {
     /// Opens (creating a SQLite file if needed) and migrates the database at `location`: a
     /// `postgres://` URL, a `sqlite:` URL, or a file path.
     pub async fn open(location: &str) -> Result<Store, StoreError> {
+        Store::open_at_version(location, MIGRATIONS.len()).await
+    }
+
+    /// Like [`Store::open`], but applies the migrations up to `version` only: for the tests
+    /// that migrate a database holding an earlier schema's rows. Not for production use.
+    #[doc(hidden)]
+    pub async fn open_at_version(location: &str, version: usize) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let (url, backend) = resolve(location)?;
         let options: AnyConnectOptions = url.parse()?;
@@ -200,7 +219,7 @@ impl Store {
             .connect_with(options)
             .await?;
         let store = Store { pool, backend, writer };
-        store.migrate().await?;
+        store.migrate(version).await?;
         Ok(store)
     }
 
@@ -238,7 +257,8 @@ impl Store {
         }
     }
 
-    async fn migrate(&self) -> Result<(), StoreError> {
+    /// Applies the migrations after the database's version, up to `last`.
+    async fn migrate(&self, last: usize) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -256,12 +276,14 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?
                 .try_get(0)?;
-        for (index, sql) in MIGRATIONS.iter().enumerate() {
+        for (index, sql) in MIGRATIONS.iter().enumerate().take(last) {
             let version = i64::try_from(index + 1).unwrap_or(i64::MAX);
             if version <= applied {
                 continue;
             }
-            let sql = sql.replace(IDENTITY_TOKEN, self.backend.identity_primary_key());
+            let sql = sql
+                .replace(IDENTITY_TOKEN, self.backend.identity_primary_key())
+                .replace(INT64_PRIMARY_KEY_TOKEN, self.backend.int64_primary_key());
             tx.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql))).await?;
             sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)")
                 .bind(version)
