@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use meterai_core::{DocType, SystemClock, Timestamp};
+use meterai_core::{Clock, DocType, SystemClock, Timestamp};
 use meterai_ledger::{Grant, Ledger, LedgerConfig, Mint, Post, Reserve, StampBinding, Store, TransferId};
 use sqlx::Connection;
 
@@ -52,18 +52,18 @@ async fn pairs(location: &str, clients: u64, run_for: Duration) -> Figures {
     let cpu_start = process_cpu_seconds();
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for (c, account) in accounts.into_iter().enumerate() {
+    for account in accounts {
         let ledger = ledger.clone();
+        let clock = SystemClock;
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
-            let mut n: u128 = 0;
             while start.elapsed() < run_for {
-                let id = (1u128 << 100) | ((c as u128) << 64) | (n << 1);
-                n += 1;
+                // Ids as the web makes them: random below a time prefix.
+                let id = TransferId::random().expect("randomness").with_time_prefix(clock.now()).0;
                 let t = Instant::now();
                 ledger.reserve(Reserve { id: TransferId(id), account, timeout_ms: 600_000, reference: String::new() }).await.expect("reserve");
                 let stamp = StampBinding { doc_sha256: [9; 32], doc_type: DocType::Transaction, stamped_at: Timestamp(0) };
-                ledger.post(Post { id: TransferId(id | 1), pending_id: TransferId(id), stamp }).await.expect("post");
+                ledger.post(Post { id: TransferId(id ^ 1), pending_id: TransferId(id), stamp }).await.expect("post");
                 latencies.push(t.elapsed());
             }
             latencies
