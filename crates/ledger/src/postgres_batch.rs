@@ -4,13 +4,20 @@
 //! Each step is one constant statement that takes whole columns as arrays (`= ANY($1)` to
 //! read, `UNNEST($1::text[], ..)` to write), so statements are prepared once per connection and
 //! a batch of 2,000 costs the round trips of a batch of 1: lock the reservations resolved, read
-//! the transfers, lock and read the accounts, allocate serial numbers, then one statement that
-//! writes every table (data-modifying CTEs; rows are counted), then COMMIT.
+//! the transfers, lock and read the accounts, then one statement that writes every table
+//! (data-modifying CTEs; rows are counted), then COMMIT.
+//!
+//! Several writers run batches at once (`crate::writer::POSTGRES_WRITERS`, and other nodes), so
+//! what every batch would lock is kept out of the transaction: serial numbers come from a block
+//! the writer took from the shared counter in a transaction of its own ([`SerialBlock`]), and
+//! the accounts without limits (issuer, consumed), which every batch moves, are read without a
+//! lock and written as deltas. A batch then waits only for batches that touch its reservations
+//! or its limited accounts (a user's quota, the stock).
 
 use std::collections::HashMap;
 
 use sqlx::postgres::PgArguments;
-use sqlx::{Arguments, PgPool, Row};
+use sqlx::{Acquire, Arguments, PgConnection, PgPool, Row};
 
 use crate::batch::{
     BatchContext, Done, Op, Read, Ty, WriteSet, apply_ops, entry_from_row, entry_select, expected_rows, short_write,
@@ -18,16 +25,75 @@ use crate::batch::{
 };
 use crate::error::{LedgerError, StoreError};
 use crate::rows::{ACCOUNT_COLUMNS, Val, balance_from_row, transfer_id_from};
+use crate::types::AccountId;
+
+/// Serial sequence numbers a writer takes from the shared counter at a time. Numbers of a
+/// block not used when its writer stops, or skipped because a batch needed more than was left,
+/// are never issued: serial numbers may have gaps, never repeats.
+pub const SERIAL_BLOCK_NUMBERS: i64 = 1_024;
+
+/// Accounts no limit applies to: read without a lock, changed only by deltas, so batches on
+/// several writers do not queue behind each other for them.
+const UNLIMITED_ACCOUNTS: [AccountId; 2] = [AccountId::ISSUER, AccountId::CONSUMED];
+
+/// A writer's serial sequence numbers taken from the counter and not yet used: `next..=last`.
+#[derive(Debug)]
+pub(crate) struct SerialBlock {
+    /// The next number to use.
+    next: i64,
+    /// The block's last number (`next > last`: empty).
+    last: i64,
+}
+
+impl SerialBlock {
+    /// A block with no numbers: the first batch that needs one takes a block.
+    pub(crate) const EMPTY: SerialBlock = SerialBlock { next: 1, last: 0 };
+
+    fn remaining(&self) -> i64 {
+        self.last - self.next + 1
+    }
+
+    /// Makes sure `wanted` numbers are left, taking a new block in a transaction of its own
+    /// (committed at once, so no batch waits on the counter's row lock).
+    async fn ensure(&mut self, conn: &mut PgConnection, wanted: i64) -> Result<(), StoreError> {
+        if self.remaining() >= wanted {
+            return Ok(());
+        }
+        let size = wanted.max(SERIAL_BLOCK_NUMBERS);
+        let last: i64 = sqlx::query("UPDATE counters SET value = value + $1 WHERE name = 'serial_seq' RETURNING value")
+            .bind(size)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)?;
+        *self = SerialBlock { next: last - size + 1, last };
+        Ok(())
+    }
+
+    /// Uses `count` numbers (made available by [`SerialBlock::ensure`]) and returns the last
+    /// one. They count as used from here on, whether or not the batch commits.
+    fn take(&mut self, count: i64) -> Result<i64, StoreError> {
+        if count > self.remaining() {
+            return Err(StoreError::corrupt("serial block", "a batch needed more serial numbers than it announced"));
+        }
+        self.next += count;
+        Ok(self.next - 1)
+    }
+}
 
 /// Runs `ops` as one transaction. Correctness across nodes comes from the database: the
-/// reservations and accounts are locked in id order, resolutions are conditional, and a short
-/// row count rolls the batch back (an `Err`) to be retried.
+/// reservations and limited accounts are locked in id order, resolutions are conditional,
+/// balances change by deltas, and a short row count rolls the batch back (an `Err`) to be
+/// retried.
 pub(crate) async fn commit(
     pool: &PgPool,
+    serials: &mut SerialBlock,
     ctx: &BatchContext<'_>,
     ops: &[Op],
 ) -> Result<Vec<Result<Done, LedgerError>>, StoreError> {
-    let mut tx = pool.begin().await?;
+    let mut conn = pool.acquire().await?;
+    let at_most = ops.iter().filter(|op| matches!(op, Op::Reserve(_) | Op::BeginStamping(..))).count();
+    serials.ensure(&mut conn, i64::try_from(at_most).unwrap_or(i64::MAX)).await?;
+    let mut tx = conn.begin().await?;
     let want = wanted(ops);
     if !want.pending_ids.is_empty() {
         sqlx::query(
@@ -48,8 +114,14 @@ pub(crate) async fn commit(
     let account_ids = wanted_accounts(ops, &entries);
     let mut balances = Vec::with_capacity(account_ids.len());
     if !account_ids.is_empty() {
-        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE");
-        for row in sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&account_ids).fetch_all(&mut *tx).await? {
+        let (unlocked, locked): (Vec<i64>, Vec<i64>) =
+            account_ids.iter().partition(|id| UNLIMITED_ACCOUNTS.contains(&AccountId(**id)));
+        let sql = format!(
+            "WITH locked AS (SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE) \
+             SELECT {ACCOUNT_COLUMNS} FROM locked UNION ALL SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($2)"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&locked).bind(&unlocked).fetch_all(&mut *tx).await?;
+        for row in rows {
             balances.push(balance_from_row(&row)?);
         }
     }
@@ -71,27 +143,25 @@ pub(crate) async fn commit(
         }
     }
     let applied = apply_ops(ctx, Read { entries, balances, stamping_keys }, ops);
-    let count = applied.serials_needed();
-    let last: i64 = if count > 0 {
-        sqlx::query("UPDATE counters SET value = value + $1 WHERE name = 'serial_seq' RETURNING value")
-            .bind(count)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get(0)?
-    } else {
-        0
-    };
+    let last = serials.take(applied.serials_needed())?;
     let (results, writes) = applied.finish(last)?;
-    if !writes.is_empty() {
-        let (sql, arguments) = write_statement(&writes)?;
-        let affected: i64 = sqlx::query_with(sqlx::AssertSqlSafe(sql), arguments).fetch_one(&mut *tx).await?.try_get(0)?;
-        let expected = expected_rows(&writes);
-        if u64::try_from(affected).ok() != Some(expected) {
-            return Err(short_write(u64::try_from(affected).unwrap_or(0), expected));
-        }
-    }
+    write(&mut tx, &writes).await?;
     tx.commit().await?;
     Ok(results)
+}
+
+/// Runs `writes` as one statement; a short row count is an `Err` (another writer won).
+async fn write(conn: &mut PgConnection, writes: &WriteSet) -> Result<(), StoreError> {
+    if writes.is_empty() {
+        return Ok(());
+    }
+    let (sql, arguments) = write_statement(writes)?;
+    let affected: i64 = sqlx::query_with(sqlx::AssertSqlSafe(sql), arguments).fetch_one(&mut *conn).await?.try_get(0)?;
+    let expected = expected_rows(writes);
+    if u64::try_from(affected).ok() != Some(expected) {
+        return Err(short_write(u64::try_from(affected).unwrap_or(0), expected));
+    }
+    Ok(())
 }
 
 /// One statement for every write of the batch: each write a CTE over its columns bound as

@@ -44,9 +44,9 @@ pub const SQLITE_WAL_CHECKPOINT_PAGES: u64 = 4_000;
 /// custom plan cost at every execution.
 const WRITER_SESSION_SETTINGS: &str = "SET enable_seqscan = off; SET enable_hashjoin = off; \
      SET enable_mergejoin = off; SET plan_cache_mode = force_generic_plan";
-/// Connections of the PostgreSQL writer's own pool: one writer per process uses one at a time;
-/// the second replaces a broken one without waiting for it to be reaped.
-pub const POSTGRES_WRITER_CONNECTIONS_MAX: u32 = 2;
+/// Connections of the PostgreSQL writers' own pool: each writer task uses one at a time; one
+/// more replaces a broken one without waiting for it to be reaped.
+pub const POSTGRES_WRITER_CONNECTIONS_MAX: u32 = crate::writer::POSTGRES_WRITERS as u32 + 1;
 /// How long to wait for a pooled connection, in seconds.
 pub const POOL_ACQUIRE_TIMEOUT_SECS: u64 = 30;
 /// Advisory lock key that serialises migrations of several nodes starting at once (PostgreSQL).

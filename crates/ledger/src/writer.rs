@@ -1,22 +1,25 @@
-//! Group commit: one writer task per process drains the queue of operations into batches and
+//! Group commit: writer tasks drain the queue of operations into batches and
 //! commits each batch in one transaction.
 //!
 //! While a batch commits, new operations queue up; the next batch takes all of them (up to
 //! [`BATCH_OPS_MAX`]), so under load one commit (one fsync) serves many clients.
 //!
 //! On SQLite the writer is a thread of its own owning a rusqlite connection (the database work
-//! of a batch is then plain function calls); on PostgreSQL it is a tokio task with a native
-//! sqlx pool. Both run the same loop, retries and per-operation fallback below.
+//! of a batch is then plain function calls; SQLite has one write lock anyway); on PostgreSQL
+//! [`POSTGRES_WRITERS`] tokio tasks share a native sqlx pool and the queue, so one batch's
+//! round trips overlap another's commit. All run the same loop, retries and per-operation
+//! fallback below.
 
 use std::sync::Arc;
 
 use meterai_core::{Clock, SerialKey};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::batch::{BatchContext, Done, Op};
 use crate::error::{LedgerError, StoreError};
 use crate::store::{Store, WriterTarget, is_retryable};
 use crate::checkpointer::{self, Checkpointer};
+use crate::postgres_batch::SerialBlock;
 use crate::{postgres_batch, sqlite_batch};
 
 /// Operations per batch (one transaction). Larger batches amortise the commit further but hold
@@ -25,6 +28,12 @@ use crate::{postgres_batch, sqlite_batch};
 pub const BATCH_OPS_MAX: usize = 2_048;
 /// Operations waiting for the writer; callers wait (back-pressure) when the queue is full.
 pub const QUEUE_OPS_MAX: usize = 16_384;
+/// Writer tasks per process on PostgreSQL, each with its own connection and batch. While one
+/// batch holds the rows every batch updates (the consumed account, the serial counter) through
+/// its commit's fsync, the next does its round trips up to the first of those locks, so the
+/// round trips of one batch overlap the commit of the other. They share the queue; correctness
+/// does not depend on their number (it is that of several nodes, see `crate::batch`).
+pub const POSTGRES_WRITERS: usize = 2;
 /// Times a batch that lost a race (deadlock, serialization failure, busy database, duplicate key
 /// inserted by another node) is rolled back and run again before its operations fail.
 pub const BATCH_ATTEMPTS_MAX: usize = 16;
@@ -53,8 +62,8 @@ enum Connection {
     /// Owned by the writer thread, with the checkpointer whose WAL rewinds it runs between
     /// batches (and which checkpoints as long as the writer runs).
     Sqlite(rusqlite::Connection, Checkpointer),
-    /// The writer's own pool.
-    Postgres(sqlx::PgPool),
+    /// The writers' pool, and this writer's serial numbers taken ahead.
+    Postgres(sqlx::PgPool, SerialBlock),
 }
 
 /// Starts the process's writer: a thread for SQLite (its connection is opened here, so a bad
@@ -66,24 +75,33 @@ pub(crate) fn spawn(state: WriterState) -> Result<mpsc::Sender<Job>, StoreError>
             let conn = sqlite_batch::open(&path)?;
             let checkpointer = checkpointer::spawn(&path)?;
             let runtime = tokio::runtime::Builder::new_current_thread().build().map_err(StoreError::Thread)?;
+            let receiver = Arc::new(Mutex::new(receiver));
             std::thread::Builder::new()
                 .name("meterai-ledger-writer".into())
-                .spawn(move || runtime.block_on(run(state, Connection::Sqlite(conn, checkpointer), receiver)))
+                .spawn(move || runtime.block_on(run(&state, Connection::Sqlite(conn, checkpointer), &receiver)))
                 .map_err(StoreError::Thread)?;
         }
         WriterTarget::Postgres(pool) => {
-            tokio::spawn(run(state, Connection::Postgres(pool), receiver));
+            let (state, receiver) = (Arc::new(state), Arc::new(Mutex::new(receiver)));
+            for _ in 0..POSTGRES_WRITERS {
+                let (state, receiver, pool) = (state.clone(), receiver.clone(), pool.clone());
+                tokio::spawn(async move { run(&state, Connection::Postgres(pool, SerialBlock::EMPTY), &receiver).await });
+            }
         }
     }
     Ok(sender)
 }
 
 /// Takes whatever is queued (at least one job) as the next batch, until every sender is gone.
-async fn run(state: WriterState, mut conn: Connection, mut receiver: mpsc::Receiver<Job>) {
+/// Writers sharing `receiver` take turns waiting on it; a writer lets go as soon as it has jobs.
+async fn run(state: &WriterState, mut conn: Connection, receiver: &Mutex<mpsc::Receiver<Job>>) {
     let mut jobs = Vec::with_capacity(BATCH_OPS_MAX);
-    while receiver.recv_many(&mut jobs, BATCH_OPS_MAX).await > 0 {
+    loop {
+        if receiver.lock().await.recv_many(&mut jobs, BATCH_OPS_MAX).await == 0 {
+            return;
+        }
         let ops: Vec<Op> = jobs.iter().map(|j| j.op.clone()).collect();
-        let results = commit(&state, &mut conn, &ops).await;
+        let results = commit(state, &mut conn, &ops).await;
         for (job, result) in jobs.drain(..).zip(results) {
             // A caller that gave up waiting is no reason to stop.
             let _ = job.reply.send(result);
@@ -146,6 +164,6 @@ async fn commit_once(
     let ctx = BatchContext { now: state.clock.now(), key: &state.key, series: &state.series };
     match conn {
         Connection::Sqlite(c, _) => sqlite_batch::commit(c, &ctx, ops),
-        Connection::Postgres(pool) => postgres_batch::commit(pool, &ctx, ops).await,
+        Connection::Postgres(pool, serials) => postgres_batch::commit(pool, serials, &ctx, ops).await,
     }
 }
