@@ -4,7 +4,8 @@
 //! Each step is one constant statement that takes whole columns as arrays (`= ANY($1)` to
 //! read, `UNNEST($1::text[], ..)` to write), so statements are prepared once per connection and
 //! a batch of 2,000 costs the round trips of a batch of 1: lock the reservations resolved, read
-//! the transfers, lock and read the accounts, then one statement that writes every table
+//! the transfers and the stampings' Idempotency-Keys, lock and read the accounts (as late as
+//! possible: those locks are held to the commit), then one statement that writes every table
 //! (data-modifying CTEs; rows are counted), then COMMIT.
 //!
 //! Several writers run batches at once (`crate::writer::POSTGRES_WRITERS`, and other nodes), so
@@ -111,20 +112,8 @@ pub(crate) async fn commit(
             entries.insert(entry.transfer.id, entry);
         }
     }
-    let account_ids = wanted_accounts(ops, &entries);
-    let mut balances = Vec::with_capacity(account_ids.len());
-    if !account_ids.is_empty() {
-        let (unlocked, locked): (Vec<i64>, Vec<i64>) =
-            account_ids.iter().partition(|id| UNLIMITED_ACCOUNTS.contains(&AccountId(**id)));
-        let sql = format!(
-            "WITH locked AS (SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE) \
-             SELECT {ACCOUNT_COLUMNS} FROM locked UNION ALL SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($2)"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&locked).bind(&unlocked).fetch_all(&mut *tx).await?;
-        for row in rows {
-            balances.push(balance_from_row(&row)?);
-        }
-    }
+    // Read before the accounts are locked: a batch holds those locks until it commits, and
+    // every stamping of one integrator's (or user's) quota waits for them.
     let mut stamping_keys = HashMap::new();
     if !want.stamping_keys.is_empty() {
         let (users, keys): (Vec<i64>, Vec<String>) = want.stamping_keys.iter().cloned().unzip();
@@ -140,6 +129,20 @@ pub(crate) async fn commit(
         for row in rows {
             let id: String = row.try_get(2)?;
             stamping_keys.insert((row.try_get(0)?, row.try_get(1)?), transfer_id_from(&id, "stampings")?);
+        }
+    }
+    let account_ids = wanted_accounts(ops, &entries);
+    let mut balances = Vec::with_capacity(account_ids.len());
+    if !account_ids.is_empty() {
+        let (unlocked, locked): (Vec<i64>, Vec<i64>) =
+            account_ids.iter().partition(|id| UNLIMITED_ACCOUNTS.contains(&AccountId(**id)));
+        let sql = format!(
+            "WITH locked AS (SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE) \
+             SELECT {ACCOUNT_COLUMNS} FROM locked UNION ALL SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($2)"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&locked).bind(&unlocked).fetch_all(&mut *tx).await?;
+        for row in rows {
+            balances.push(balance_from_row(&row)?);
         }
     }
     let applied = apply_ops(ctx, Read { entries, balances, stamping_keys }, ops);
