@@ -217,3 +217,22 @@ fn text_of(val: Val) -> Result<Option<String>, StoreError> {
         Val::Int(_) => Err(StoreError::corrupt("write set", "integer value in a text column")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_serial_block_hands_out_consecutive_numbers_and_never_more_than_it_holds() {
+        let mut block = SerialBlock::EMPTY;
+        assert_eq!(block.remaining(), 0);
+        assert!(block.take(1).is_err(), "an empty block has nothing to give");
+        assert_eq!(block.take(0).ok(), Some(0), "a batch without reservations takes nothing");
+        block = SerialBlock { next: 1_025, last: 2_048 };
+        assert_eq!(block.take(3).ok(), Some(1_027), "1,025..=1,027");
+        assert_eq!(block.take(2).ok(), Some(1_029), "1,028..=1,029: no number twice");
+        assert_eq!(block.remaining(), 2_048 - 1_029);
+        assert!(block.take(2_048).is_err());
+        assert_eq!(block.remaining(), 2_048 - 1_029, "a refused take uses nothing");
+    }
+}
