@@ -221,6 +221,53 @@ fn text_of(val: Val) -> Result<Option<String>, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::batch::{UPDATE_PENDING, Write};
+    use crate::store::{Store, WRITER_SESSION_SETTINGS};
+    use sqlx::Connection;
+
+    /// The plan of the statement that resolves reservations, prepared and first run (so
+    /// planned, generically, as the writer's sessions do) while no reservation is pending,
+    /// then explained once `pending` reservations are.
+    async fn resolve_plan_once_pending(pending: u32) -> String {
+        let base = std::env::var("METERAI_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let schema = format!("plan_{}_{nanos}", std::process::id());
+        let mut admin = PgConnection::connect(&base).await.expect("PostgreSQL is required for the tests");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&mut admin).await.unwrap();
+        let separator = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{separator}options[search_path]={schema}");
+        Store::open(&url).await.expect("migrate").close().await;
+        let mut conn = PgConnection::connect(&url).await.unwrap();
+        sqlx::raw_sql(WRITER_SESSION_SETTINGS).execute(&mut conn).await.unwrap();
+        let row = vec![Val::Text("none".into()), Val::from("posted"), Val::NullText, Val::Int(0), Val::from("pending")];
+        let (sql, _) = write_statement(&vec![Write { spec: &UPDATE_PENDING, rows: vec![row] }]).unwrap();
+        let args = "ARRAY['none'], ARRAY['posted'], ARRAY[NULL]::text[], ARRAY[0]::bigint[], ARRAY['pending']";
+        let setup = format!(
+            "PREPARE resolve AS {sql}; EXECUTE resolve({args}); \
+             SET session_replication_role = replica; \
+             INSERT INTO pending_transfers (transfer_id, expires_at, status) \
+             SELECT 'r' || g, g, 'pending' FROM generate_series(1, {pending}) g; \
+             SET session_replication_role = DEFAULT"
+        );
+        // The fixture's rows skip the foreign keys (replica role): only the plan matters here.
+        sqlx::raw_sql(sqlx::AssertSqlSafe(setup)).execute(&mut conn).await.unwrap();
+        let lines = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("EXPLAIN EXECUTE resolve({args})")))
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        let plan: Vec<String> = lines.iter().map(|r| r.try_get(0).unwrap()).collect();
+        conn.close().await.ok();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(&mut admin).await.ok();
+        plan.join("\n")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn resolving_a_reservation_goes_by_primary_key_however_many_are_pending() {
+        let plan = resolve_plan_once_pending(5_000).await;
+        assert!(plan.contains("pending_transfers_pkey"), "{plan}");
+        assert!(!plan.contains("pending_due"), "the plan walks the pending reservations:\n{plan}");
+    }
 
     #[test]
     fn a_serial_block_hands_out_consecutive_numbers_and_never_more_than_it_holds() {

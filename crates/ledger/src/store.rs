@@ -42,7 +42,7 @@ pub const SQLITE_WAL_CHECKPOINT_PAGES: u64 = 4_000;
 /// whose cost grows with the table (measured: a batch's read took 2.8 ms instead of 0.9 ms at
 /// 3,000 rows, and more as the table grew). Generic plans skip the ~1.4 ms of planning a
 /// custom plan cost at every execution.
-const WRITER_SESSION_SETTINGS: &str = "SET enable_seqscan = off; SET enable_hashjoin = off; \
+pub(crate) const WRITER_SESSION_SETTINGS: &str = "SET enable_seqscan = off; SET enable_hashjoin = off; \
      SET enable_mergejoin = off; SET plan_cache_mode = force_generic_plan";
 /// Connections of the PostgreSQL writers' own pool: each writer task uses one at a time; one
 /// more replaces a broken one without waiting for it to be reaped.
