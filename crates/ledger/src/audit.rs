@@ -97,7 +97,8 @@ impl Ledger {
 
         // Balances recomputed from transfers: posted from mint/grant/post, held from
         // reservations minus their resolutions (post, void) and expiries.
-        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY id");
+        // Stored balances: each account's row plus its stripes (migration 0005).
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM account_balances ORDER BY id");
         let accounts: Vec<Balance> = sqlx::query(sqlx::AssertSqlSafe(sql))
             .fetch_all(&mut *tx)
             .await?

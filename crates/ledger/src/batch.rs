@@ -1018,6 +1018,45 @@ pub(crate) fn expected_rows(writes: &WriteSet) -> u64 {
     writes.iter().map(|w| w.rows.len() as u64).sum()
 }
 
+/// Adds balance changes to one stripe of an account (see migration 0005); a stripe's row is
+/// created by its first change.
+static UPSERT_ACCOUNT_DELTAS: WriteSpec = WriteSpec {
+    types: &[I, I, I, I, I, I],
+    sqlite: "INSERT INTO account_deltas (account_id, stripe, debits_pending, debits_posted, credits_pending, \
+             credits_posted) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (account_id, stripe) DO UPDATE SET \
+             debits_pending = debits_pending + excluded.debits_pending, \
+             debits_posted = debits_posted + excluded.debits_posted, \
+             credits_pending = credits_pending + excluded.credits_pending, \
+             credits_posted = credits_posted + excluded.credits_posted",
+    postgres: "INSERT INTO account_deltas (account_id, stripe, debits_pending, debits_posted, credits_pending, \
+               credits_posted) SELECT * FROM {rows} ON CONFLICT (account_id, stripe) DO UPDATE SET \
+               debits_pending = account_deltas.debits_pending + excluded.debits_pending, \
+               debits_posted = account_deltas.debits_posted + excluded.debits_posted, \
+               credits_pending = account_deltas.credits_pending + excluded.credits_pending, \
+               credits_posted = account_deltas.credits_posted + excluded.credits_posted RETURNING 1",
+};
+
+/// Moves the balance changes of `accounts` out of the in-place account updates of `writes`
+/// into additions to their `stripe` (see migration 0005). For accounts no limit applies to
+/// only: their balance is then no longer one row a batch could lock.
+pub(crate) fn stripe_account_deltas(writes: &mut WriteSet, accounts: &[AccountId], stripe: i64) {
+    let mut striped = Vec::new();
+    for write in writes.iter_mut().filter(|w| std::ptr::eq(w.spec, &UPDATE_ACCOUNTS)) {
+        let (taken, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut write.rows)
+            .into_iter()
+            .partition(|row| matches!(row.first(), Some(Val::Int(id)) if accounts.contains(&AccountId(*id))));
+        write.rows = kept;
+        striped.extend(taken.into_iter().map(|mut row| {
+            row.insert(1, Val::Int(stripe));
+            row
+        }));
+    }
+    writes.retain(|w| !w.rows.is_empty());
+    if !striped.is_empty() {
+        writes.push(Write { spec: &UPSERT_ACCOUNT_DELTAS, rows: striped });
+    }
+}
+
 /// The error for a write set that matched fewer rows than it must.
 pub(crate) fn short_write(affected: u64, expected: u64) -> StoreError {
     StoreError::Contention(format!("{affected} of {expected} rows written: a concurrent writer won"))

@@ -233,7 +233,7 @@ impl Ledger {
 
     /// An account's balances.
     pub async fn balance(&self, account: AccountId) -> Result<Option<Balance>, LedgerError> {
-        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1");
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM account_balances WHERE id = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account.0).fetch_optional(self.store.pool()).await?;
         Ok(match row {
             Some(row) => Some(balance_from_row(&row)?),
@@ -243,7 +243,7 @@ impl Ledger {
 
     /// Every account's balances, by id.
     pub async fn balances(&self) -> Result<Vec<Balance>, LedgerError> {
-        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY id");
+        let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM account_balances ORDER BY id");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(self.store.pool()).await?;
         rows.iter().map(|r| balance_from_row(r).map_err(LedgerError::from)).collect()
     }

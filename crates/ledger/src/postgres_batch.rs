@@ -12,8 +12,9 @@
 //! what every batch would lock is kept out of the transaction: serial numbers come from a block
 //! the writer took from the shared counter in a transaction of its own ([`SerialBlock`]), and
 //! the accounts without limits (issuer, consumed), which every batch moves, are read without a
-//! lock and written as deltas. A batch then waits only for batches that touch its reservations
-//! or its limited accounts (a user's quota, the stock).
+//! lock and changed in the writer's own stripe of them (migration 0005). A batch then waits
+//! only for batches that touch its reservations or its limited accounts (a user's quota, the
+//! stock).
 
 use std::collections::HashMap;
 
@@ -22,7 +23,7 @@ use sqlx::{Acquire, Arguments, PgConnection, PgPool, Row};
 
 use crate::batch::{
     BatchContext, Done, Op, Read, Ty, WriteSet, apply_ops, entry_from_row, entry_select, expected_rows, short_write,
-    wanted, wanted_accounts,
+    stripe_account_deltas, wanted, wanted_accounts,
 };
 use crate::error::{LedgerError, StoreError};
 use crate::rows::{ACCOUNT_COLUMNS, Val, balance_from_row, transfer_id_from};
@@ -33,8 +34,9 @@ use crate::types::AccountId;
 /// are never issued: serial numbers may have gaps, never repeats.
 pub const SERIAL_BLOCK_NUMBERS: i64 = 1_024;
 
-/// Accounts no limit applies to: read without a lock, changed only by deltas, so batches on
-/// several writers do not queue behind each other for them.
+/// Accounts no limit applies to: read without a lock, and changed by adding to the writer's
+/// stripe of them (migration 0005), so batches on several writers never wait for each other
+/// on their rows.
 const UNLIMITED_ACCOUNTS: [AccountId; 2] = [AccountId::ISSUER, AccountId::CONSUMED];
 
 /// A writer's serial sequence numbers taken from the counter and not yet used: `next..=last`.
@@ -88,6 +90,7 @@ impl SerialBlock {
 pub(crate) async fn commit(
     pool: &PgPool,
     serials: &mut SerialBlock,
+    stripe: i64,
     ctx: &BatchContext<'_>,
     ops: &[Op],
 ) -> Result<Vec<Result<Done, LedgerError>>, StoreError> {
@@ -138,7 +141,8 @@ pub(crate) async fn commit(
             account_ids.iter().partition(|id| UNLIMITED_ACCOUNTS.contains(&AccountId(**id)));
         let sql = format!(
             "WITH locked AS (SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE) \
-             SELECT {ACCOUNT_COLUMNS} FROM locked UNION ALL SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($2)"
+             SELECT {ACCOUNT_COLUMNS} FROM locked \
+             UNION ALL SELECT {ACCOUNT_COLUMNS} FROM account_balances WHERE id = ANY($2)"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&locked).bind(&unlocked).fetch_all(&mut *tx).await?;
         for row in rows {
@@ -147,7 +151,8 @@ pub(crate) async fn commit(
     }
     let applied = apply_ops(ctx, Read { entries, balances, stamping_keys }, ops);
     let last = serials.take(applied.serials_needed())?;
-    let (results, writes) = applied.finish(last)?;
+    let (results, mut writes) = applied.finish(last)?;
+    stripe_account_deltas(&mut writes, &UNLIMITED_ACCOUNTS, stripe);
     write(&mut tx, &writes).await?;
     tx.commit().await?;
     Ok(results)

@@ -98,7 +98,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_web.sql"),
     include_str!("../migrations/0003_accounts.sql"),
     include_str!("../migrations/0004_payments.sql"),
-    include_str!("../migrations/0005_serials_by_sequence.sql"),
+    include_str!("../migrations/0005_account_deltas.sql"),
+    include_str!("../migrations/0006_serials_by_sequence.sql"),
 ];
 /// The token in migrations replaced by the backend's auto-numbered primary key.
 const IDENTITY_TOKEN: &str = "{{IDENTITY}}";

@@ -62,8 +62,9 @@ enum Connection {
     /// Owned by the writer thread, with the checkpointer whose WAL rewinds it runs between
     /// batches (and which checkpoints as long as the writer runs).
     Sqlite(rusqlite::Connection, Checkpointer),
-    /// The writers' pool, and this writer's serial numbers taken ahead.
-    Postgres(sqlx::PgPool, SerialBlock),
+    /// The writers' pool, this writer's serial numbers taken ahead, and its stripe of the
+    /// accounts without limits (its index among the process's writers).
+    Postgres(sqlx::PgPool, SerialBlock, i64),
 }
 
 /// Starts the process's writer: a thread for SQLite (its connection is opened here, so a bad
@@ -83,9 +84,10 @@ pub(crate) fn spawn(state: WriterState) -> Result<mpsc::Sender<Job>, StoreError>
         }
         WriterTarget::Postgres(pool) => {
             let (state, receiver) = (Arc::new(state), Arc::new(Mutex::new(receiver)));
-            for _ in 0..POSTGRES_WRITERS {
+            for stripe in (0..).take(POSTGRES_WRITERS) {
                 let (state, receiver, pool) = (state.clone(), receiver.clone(), pool.clone());
-                tokio::spawn(async move { run(&state, Connection::Postgres(pool, SerialBlock::EMPTY), &receiver).await });
+                let conn = Connection::Postgres(pool, SerialBlock::EMPTY, stripe);
+                tokio::spawn(async move { run(&state, conn, &receiver).await });
             }
         }
     }
@@ -164,6 +166,6 @@ async fn commit_once(
     let ctx = BatchContext { now: state.clock.now(), key: &state.key, series: &state.series };
     match conn {
         Connection::Sqlite(c, _) => sqlite_batch::commit(c, &ctx, ops),
-        Connection::Postgres(pool, serials) => postgres_batch::commit(pool, serials, &ctx, ops).await,
+        Connection::Postgres(pool, serials, stripe) => postgres_batch::commit(pool, serials, *stripe, &ctx, ops).await,
     }
 }

@@ -20,11 +20,11 @@ async fn start(store: Store) -> Ledger {
     Ledger::start(store, clock(), config).await.expect("start ledger")
 }
 
-/// Serial numbers issued under schema 4 (keyed by their text) are found, keep their fate and
-/// binding, and are never issued again once 0005 rekeys the registry by sequence number.
+/// Serial numbers issued under schema 5 (keyed by their text) are found, keep their fate and
+/// binding, and are never issued again once 0006 rekeys the registry by sequence number.
 async fn serials_issued_before_the_rekeying_keep_their_fate_and_are_not_reissued(kind: Kind) {
     let db = TestDb::fresh(kind).await;
-    let old = start(Store::open_at_version(&db.location, 4).await.expect("open at schema 4")).await;
+    let old = start(Store::open_at_version(&db.location, 5).await.expect("open at schema 5")).await;
     old.mint(Mint { id: TransferId(1), units: 10, note: "batch".into() }).await.unwrap();
     let (user, _) = old.create_user("early@example.com").await.unwrap();
     old.grant(Grant { id: TransferId(2), to: user.quota_account, units: 5, reason: "t".into(), reference: String::new() })
