@@ -34,6 +34,9 @@ pub const QUEUE_OPS_MAX: usize = 16_384;
 /// round trips of one batch overlap the commit of the other. They share the queue; correctness
 /// does not depend on their number (it is that of several nodes, see `crate::batch`).
 pub const POSTGRES_WRITERS: usize = 2;
+/// Stripes of each account without limits (see migration 0005): the rows its balance is
+/// spread over, at most.
+pub const ACCOUNT_STRIPES_MAX: i64 = 64;
 /// Times a batch that lost a race (deadlock, serialization failure, busy database, duplicate key
 /// inserted by another node) is rolled back and run again before its operations fail.
 pub const BATCH_ATTEMPTS_MAX: usize = 16;
@@ -63,7 +66,7 @@ enum Connection {
     /// batches (and which checkpoints as long as the writer runs).
     Sqlite(rusqlite::Connection, Checkpointer),
     /// The writers' pool, this writer's serial numbers taken ahead, and its stripe of the
-    /// accounts without limits (its index among the process's writers).
+    /// accounts without limits.
     Postgres(sqlx::PgPool, SerialBlock, i64),
 }
 
@@ -84,7 +87,12 @@ pub(crate) fn spawn(state: WriterState) -> Result<mpsc::Sender<Job>, StoreError>
         }
         WriterTarget::Postgres(pool) => {
             let (state, receiver) = (Arc::new(state), Arc::new(Mutex::new(receiver)));
-            for stripe in (0..).take(POSTGRES_WRITERS) {
+            // Nodes sharing the database pick stripes by process id, so their writers rarely
+            // share one (sharing is only contention), and stripes stay few whatever the
+            // number of restarts.
+            let first = i64::from(std::process::id()) * POSTGRES_WRITERS as i64;
+            for index in (0..).take(POSTGRES_WRITERS) {
+                let stripe = (first + index) % ACCOUNT_STRIPES_MAX;
                 let (state, receiver, pool) = (state.clone(), receiver.clone(), pool.clone());
                 let conn = Connection::Postgres(pool, SerialBlock::EMPTY, stripe);
                 tokio::spawn(async move { run(&state, conn, &receiver).await });
