@@ -24,10 +24,18 @@ impl TransferId {
     /// (TigerBeetle asks its clients for such ids for the same reason). Uniqueness rests on
     /// the 80 bits kept, so they should be random.
     pub fn with_time_prefix(self, now: Timestamp) -> TransferId {
-        const LOW_BITS: u32 = 80;
         let millis = u128::from(u64::try_from(now.0).unwrap_or(0)) & ((1 << 48) - 1);
-        TransferId((millis << LOW_BITS) | (self.0 & ((1 << LOW_BITS) - 1)))
+        TransferId((millis << Self::RANDOM_BITS) | (self.0 & ((1 << Self::RANDOM_BITS) - 1)))
     }
+
+    /// The time in front of an id made by [`TransferId::with_time_prefix`] (for a derived id
+    /// that should sort next to the one it derives from).
+    pub fn time_prefix(self) -> Timestamp {
+        Timestamp(i64::try_from(self.0 >> Self::RANDOM_BITS).unwrap_or(0))
+    }
+
+    /// The bits below the time prefix.
+    const RANDOM_BITS: u32 = 80;
 
     /// Parses 32 hex digits as written by `Display`.
     pub fn parse(hex: &str) -> Option<TransferId> {
@@ -367,5 +375,6 @@ mod tests {
         let stamped = id.with_time_prefix(Timestamp(5));
         assert_eq!(stamped.0 & ((1 << 80) - 1), id.0 & ((1 << 80) - 1));
         assert_eq!(stamped.0 >> 80, 5);
+        assert_eq!(stamped.time_prefix(), Timestamp(5));
     }
 }

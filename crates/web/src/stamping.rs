@@ -171,12 +171,10 @@ async fn wait_finished(state: &AppState, mut stamping: Stamping) -> Result<Stamp
 /// resolution is the same transfer (idempotent in the ledger). It keeps the stamping's time
 /// prefix, so the post lands next to its reservation in the ledger's indexes.
 fn derived_id(id: TransferId, purpose: &str) -> TransferId {
-    const TIME_BITS: u32 = 48;
     let digest: [u8; 32] = Sha256::new().chain_update(purpose.as_bytes()).chain_update(id.0.to_be_bytes()).finalize().into();
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
-    let low_mask = u128::MAX >> TIME_BITS;
-    TransferId((id.0 & !low_mask) | (u128::from_be_bytes(bytes) & low_mask))
+    TransferId(u128::from_be_bytes(bytes)).with_time_prefix(id.time_prefix())
 }
 
 /// The stamping's work once its unit is reserved (`receipt`); every path ends the record as
