@@ -102,7 +102,15 @@ pub(crate) struct BatchContext<'a> {
     pub key: &'a SerialKey,
     /// The series of the serial numbers issued.
     pub series: &'a str,
+    /// Where the changes of [`UNLIMITED_ACCOUNTS`] go: `None`, into their rows (SQLite's one
+    /// writer); `Some(stripe)`, added to that stripe of them (PostgreSQL's writers, see
+    /// migration 0005), so no batch waits for another on those rows.
+    pub stripe: Option<i64>,
 }
+
+/// Accounts no limit applies to (issuer, consumed): nothing needs their exact balance under a
+/// lock, so PostgreSQL's writers read them without one and change them in stripes.
+pub(crate) const UNLIMITED_ACCOUNTS: [AccountId; 2] = [AccountId::ISSUER, AccountId::CONSUMED];
 
 /// A reservation's mutable state (the `pending_transfers` row).
 #[derive(Debug, Clone)]
@@ -845,6 +853,24 @@ static UPDATE_ACCOUNTS: WriteSpec = WriteSpec {
                WHERE accounts.id = v.c1 RETURNING 1",
 };
 
+/// Adds balance changes to one stripe of an account (see migration 0005); a stripe's row is
+/// created by its first change.
+static UPSERT_ACCOUNT_DELTAS: WriteSpec = WriteSpec {
+    types: &[I, I, I, I, I, I],
+    sqlite: "INSERT INTO account_deltas (account_id, stripe, debits_pending, debits_posted, credits_pending, \
+             credits_posted) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (account_id, stripe) DO UPDATE SET \
+             debits_pending = debits_pending + excluded.debits_pending, \
+             debits_posted = debits_posted + excluded.debits_posted, \
+             credits_pending = credits_pending + excluded.credits_pending, \
+             credits_posted = credits_posted + excluded.credits_posted",
+    postgres: "INSERT INTO account_deltas (account_id, stripe, debits_pending, debits_posted, credits_pending, \
+               credits_posted) SELECT * FROM {rows} ON CONFLICT (account_id, stripe) DO UPDATE SET \
+               debits_pending = account_deltas.debits_pending + excluded.debits_pending, \
+               debits_posted = account_deltas.debits_posted + excluded.debits_posted, \
+               credits_pending = account_deltas.credits_pending + excluded.credits_pending, \
+               credits_posted = account_deltas.credits_posted + excluded.credits_posted RETURNING 1",
+};
+
 impl Applied<'_> {
     /// How many serial sequence numbers to allocate (one per new reservation).
     pub(crate) fn serials_needed(&self) -> i64 {
@@ -989,14 +1015,17 @@ fn write_set(work: &Working<'_>) -> WriteSet {
     }
     let mut changed: Vec<&Account> = work.accounts.values().filter(|a| a.delta != [0; 4]).collect();
     changed.sort_by_key(|a| a.balance.account);
-    let account_rows: Vec<Vec<Val>> = changed
-        .into_iter()
-        .map(|a| {
-            let mut row = vec![Val::Int(a.balance.account.0)];
-            row.extend(a.delta.iter().map(|&d| Val::Int(d)));
-            row
-        })
-        .collect();
+    let mut account_rows: Vec<Vec<Val>> = Vec::new();
+    let mut stripe_rows: Vec<Vec<Val>> = Vec::new();
+    for a in changed {
+        let deltas = a.delta.iter().map(|&d| Val::Int(d));
+        match work.ctx.stripe {
+            Some(stripe) if UNLIMITED_ACCOUNTS.contains(&a.balance.account) => {
+                stripe_rows.push([Val::Int(a.balance.account.0), Val::Int(stripe)].into_iter().chain(deltas).collect());
+            }
+            _ => account_rows.push(std::iter::once(Val::Int(a.balance.account.0)).chain(deltas).collect()),
+        }
+    }
     [
         (&INSERT_TRANSFERS, transfer_rows),
         (&INSERT_PENDING, new_pending_rows),
@@ -1004,6 +1033,7 @@ fn write_set(work: &Working<'_>) -> WriteSet {
         (&INSERT_SERIALS, new_serial_rows),
         (&UPDATE_SERIALS, serial_updates),
         (&UPDATE_ACCOUNTS, account_rows),
+        (&UPSERT_ACCOUNT_DELTAS, stripe_rows),
         (&INSERT_STAMPINGS, new_stamping_rows),
         (&UPDATE_STAMPINGS_STAMPED, stamped_rows),
     ]
@@ -1016,45 +1046,6 @@ fn write_set(work: &Working<'_>) -> WriteSet {
 /// The row count a write set must reach (see [`WriteSet`]).
 pub(crate) fn expected_rows(writes: &WriteSet) -> u64 {
     writes.iter().map(|w| w.rows.len() as u64).sum()
-}
-
-/// Adds balance changes to one stripe of an account (see migration 0005); a stripe's row is
-/// created by its first change.
-static UPSERT_ACCOUNT_DELTAS: WriteSpec = WriteSpec {
-    types: &[I, I, I, I, I, I],
-    sqlite: "INSERT INTO account_deltas (account_id, stripe, debits_pending, debits_posted, credits_pending, \
-             credits_posted) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (account_id, stripe) DO UPDATE SET \
-             debits_pending = debits_pending + excluded.debits_pending, \
-             debits_posted = debits_posted + excluded.debits_posted, \
-             credits_pending = credits_pending + excluded.credits_pending, \
-             credits_posted = credits_posted + excluded.credits_posted",
-    postgres: "INSERT INTO account_deltas (account_id, stripe, debits_pending, debits_posted, credits_pending, \
-               credits_posted) SELECT * FROM {rows} ON CONFLICT (account_id, stripe) DO UPDATE SET \
-               debits_pending = account_deltas.debits_pending + excluded.debits_pending, \
-               debits_posted = account_deltas.debits_posted + excluded.debits_posted, \
-               credits_pending = account_deltas.credits_pending + excluded.credits_pending, \
-               credits_posted = account_deltas.credits_posted + excluded.credits_posted RETURNING 1",
-};
-
-/// Moves the balance changes of `accounts` out of the in-place account updates of `writes`
-/// into additions to their `stripe` (see migration 0005). For accounts no limit applies to
-/// only: their balance is then no longer one row a batch could lock.
-pub(crate) fn stripe_account_deltas(writes: &mut WriteSet, accounts: &[AccountId], stripe: i64) {
-    let mut striped = Vec::new();
-    for write in writes.iter_mut().filter(|w| std::ptr::eq(w.spec, &UPDATE_ACCOUNTS)) {
-        let (taken, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut write.rows)
-            .into_iter()
-            .partition(|row| matches!(row.first(), Some(Val::Int(id)) if accounts.contains(&AccountId(*id))));
-        write.rows = kept;
-        striped.extend(taken.into_iter().map(|mut row| {
-            row.insert(1, Val::Int(stripe));
-            row
-        }));
-    }
-    writes.retain(|w| !w.rows.is_empty());
-    if !striped.is_empty() {
-        writes.push(Write { spec: &UPSERT_ACCOUNT_DELTAS, rows: striped });
-    }
 }
 
 /// The error for a write set that matched fewer rows than it must.

@@ -23,7 +23,7 @@ use sqlx::{Acquire, Arguments, PgConnection, PgPool, Row};
 
 use crate::batch::{
     BatchContext, Done, Op, Read, Ty, WriteSet, apply_ops, entry_from_row, entry_select, expected_rows, short_write,
-    stripe_account_deltas, wanted, wanted_accounts,
+    wanted, wanted_accounts, UNLIMITED_ACCOUNTS,
 };
 use crate::error::{LedgerError, StoreError};
 use crate::rows::{ACCOUNT_COLUMNS, Val, balance_from_row, transfer_id_from};
@@ -33,11 +33,6 @@ use crate::types::AccountId;
 /// block not used when its writer stops, or skipped because a batch needed more than was left,
 /// are never issued: serial numbers may have gaps, never repeats.
 pub const SERIAL_BLOCK_NUMBERS: i64 = 1_024;
-
-/// Accounts no limit applies to: read without a lock, and changed by adding to the writer's
-/// stripe of them (migration 0005), so batches on several writers never wait for each other
-/// on their rows.
-const UNLIMITED_ACCOUNTS: [AccountId; 2] = [AccountId::ISSUER, AccountId::CONSUMED];
 
 /// A writer's serial sequence numbers taken from the counter and not yet used: `next..=last`.
 #[derive(Debug)]
@@ -90,7 +85,6 @@ impl SerialBlock {
 pub(crate) async fn commit(
     pool: &PgPool,
     serials: &mut SerialBlock,
-    stripe: i64,
     ctx: &BatchContext<'_>,
     ops: &[Op],
 ) -> Result<Vec<Result<Done, LedgerError>>, StoreError> {
@@ -151,8 +145,7 @@ pub(crate) async fn commit(
     }
     let applied = apply_ops(ctx, Read { entries, balances, stamping_keys }, ops);
     let last = serials.take(applied.serials_needed())?;
-    let (results, mut writes) = applied.finish(last)?;
-    stripe_account_deltas(&mut writes, &UNLIMITED_ACCOUNTS, stripe);
+    let (results, writes) = applied.finish(last)?;
     write(&mut tx, &writes).await?;
     tx.commit().await?;
     Ok(results)

@@ -24,7 +24,7 @@ impl TransferId {
     /// (TigerBeetle asks its clients for such ids for the same reason). Uniqueness rests on
     /// the 80 bits kept, so they should be random.
     pub fn with_time_prefix(self, now: Timestamp) -> TransferId {
-        let millis = u128::from(u64::try_from(now.0).unwrap_or(0)) & ((1 << 48) - 1);
+        let millis = u128::from(u64::try_from(now.0).unwrap_or(0)) & (u128::MAX >> Self::RANDOM_BITS);
         TransferId((millis << Self::RANDOM_BITS) | (self.0 & ((1 << Self::RANDOM_BITS) - 1)))
     }
 

@@ -170,9 +170,13 @@ async fn commit_once(
     conn: &mut Connection,
     ops: &[Op],
 ) -> Result<Vec<Result<Done, LedgerError>>, StoreError> {
-    let ctx = BatchContext { now: state.clock.now(), key: &state.key, series: &state.series };
+    let stripe = match conn {
+        Connection::Sqlite(..) => None,
+        Connection::Postgres(_, _, stripe) => Some(*stripe),
+    };
+    let ctx = BatchContext { now: state.clock.now(), key: &state.key, series: &state.series, stripe };
     match conn {
         Connection::Sqlite(c, _) => sqlite_batch::commit(c, &ctx, ops),
-        Connection::Postgres(pool, serials, stripe) => postgres_batch::commit(pool, serials, *stripe, &ctx, ops).await,
+        Connection::Postgres(pool, serials, _) => postgres_batch::commit(pool, serials, &ctx, ops).await,
     }
 }
