@@ -1,6 +1,7 @@
 //! The ledger API: every write goes through the process's group-commit writer.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use meterai_core::{Clock, SerialKey};
@@ -47,6 +48,8 @@ pub struct Ledger {
     pub(crate) series: String,
     /// The queue of the process's group-commit writer.
     sender: mpsc::Sender<Job>,
+    /// Batch attempts the writer rolled back (see [`Ledger::batch_rollbacks`]).
+    rollbacks: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -66,13 +69,23 @@ impl Ledger {
         };
         meterai_core::Serial::from_sequence(&config.series, 0, &key)
             .map_err(|e| crate::StoreError::Corrupt { record: "configuration/series".into(), detail: e.to_string() })?;
+        let rollbacks = Arc::new(AtomicU64::new(0));
         let sender = writer::spawn(WriterState {
             store: store.clone(),
             clock: clock.clone(),
             key: key.clone(),
             series: config.series.clone(),
+            rollbacks: rollbacks.clone(),
         })?;
-        Ok(Ledger { store, clock, key, series: config.series, sender })
+        Ok(Ledger { store, clock, key, series: config.series, sender, rollbacks })
+    }
+
+    /// Batch attempts this process's writer rolled back since it started: races with other
+    /// writers or nodes (retried), and batches one operation failed (whose operations were then
+    /// committed one by one). A few are normal when nodes share a database; a steady rise means
+    /// the nodes keep racing for the same rows, and each rollback costs a batch's work.
+    pub fn batch_rollbacks(&self) -> u64 {
+        self.rollbacks.load(Ordering::Relaxed)
     }
 
     /// The store underneath.

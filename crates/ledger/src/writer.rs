@@ -11,6 +11,7 @@
 //! fallback below.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use meterai_core::{Clock, SerialKey};
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -57,6 +58,8 @@ pub(crate) struct WriterState {
     pub key: SerialKey,
     /// The serial series.
     pub series: String,
+    /// Batch attempts rolled back, shared with the [`crate::Ledger`] that reports them.
+    pub rollbacks: Arc<AtomicU64>,
 }
 
 /// The writer's connection.
@@ -148,10 +151,13 @@ async fn commit_with_retry(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match commit_once(state, conn, ops).await {
+        let error = match commit_once(state, conn, ops).await {
             Ok(results) => return Ok(results),
-            Err(error) if attempt < BATCH_ATTEMPTS_MAX && retryable(&error) => continue,
-            Err(error) => return Err(error),
+            Err(error) => error,
+        };
+        state.rollbacks.fetch_add(1, Ordering::Relaxed);
+        if !(attempt < BATCH_ATTEMPTS_MAX && retryable(&error)) {
+            return Err(error);
         }
     }
 }

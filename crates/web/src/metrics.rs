@@ -82,8 +82,8 @@ impl Metrics {
 
     /// The exposition text; `stock` is the stock level read now and `units` the quota units by
     /// state (`None` if the database did not answer: the gauge is left out rather than reported
-    /// wrong).
-    pub fn render(&self, stock: Option<i64>, units: Option<meterai_ledger::QuotaUnits>) -> String {
+    /// wrong); `rollbacks` is the ledger writer's count of rolled-back batch attempts.
+    pub fn render(&self, stock: Option<i64>, units: Option<meterai_ledger::QuotaUnits>, rollbacks: u64) -> String {
         let mut out = String::new();
         out.push_str("# HELP meterai_http_requests_total HTTP requests by route and status.\n");
         out.push_str("# TYPE meterai_http_requests_total counter\n");
@@ -110,6 +110,9 @@ impl Metrics {
         for (outcome, counter) in StampOutcome::ALL.iter().zip(&self.stampings) {
             let _ = writeln!(out, "meterai_stampings_total{{outcome=\"{}\"}} {}", outcome.label(), counter.load(Ordering::Relaxed));
         }
+        out.push_str("# HELP meterai_ledger_batch_rollbacks_total Ledger batch attempts rolled back: races between writers or nodes (retried) and batches an operation failed (split).\n");
+        out.push_str("# TYPE meterai_ledger_batch_rollbacks_total counter\n");
+        let _ = writeln!(out, "meterai_ledger_batch_rollbacks_total {rollbacks}");
         if let Some(stock) = stock {
             out.push_str("# HELP meterai_stock_units Units of stock that can still be granted.\n");
             out.push_str("# TYPE meterai_stock_units gauge\n");
@@ -164,8 +167,9 @@ mod tests {
         m.record_request("/v/{sn}", 200, Duration::from_secs(30));
         m.record_stamping(StampOutcome::Refused);
         let units = meterai_ledger::QuotaUnits { reserved: 1, posted: 5, returned: 2 };
-        let text = m.render(Some(7), Some(units));
+        let text = m.render(Some(7), Some(units), 2);
         assert!(text.contains("meterai_http_requests_total{route=\"/v/{sn}\",status=\"200\"} 3\n"), "{text}");
+        assert!(text.contains("meterai_ledger_batch_rollbacks_total 2\n"), "{text}");
         // Histogram buckets are cumulative; +Inf counts the request over the last bound too.
         assert!(text.contains("meterai_http_request_duration_seconds_bucket{route=\"/v/{sn}\",le=\"0.005\"} 2\n"), "{text}");
         assert!(text.contains("meterai_http_request_duration_seconds_bucket{route=\"/v/{sn}\",le=\"0.05\"} 2\n"), "{text}");

@@ -34,7 +34,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             None
         }
     };
-    let mut text = state.metrics.render(stock, units);
+    let mut text = state.metrics.render(stock, units, state.ledger.batch_rollbacks());
     match state.ledger.order_stats().await {
         Ok(stats) => text.push_str(&crate::metrics::render_orders(&stats, state.clock.now())),
         Err(e) => tracing::warn!("metrics: order counts unavailable: {e}"),
