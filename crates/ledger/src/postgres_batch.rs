@@ -3,10 +3,10 @@
 //!
 //! Each step is one constant statement that takes whole columns as arrays (`= ANY($1)` to
 //! read, `UNNEST($1::text[], ..)` to write), so statements are prepared once per connection and
-//! a batch of 2,000 costs the round trips of a batch of 1: lock the reservations resolved, read
-//! the transfers and the stampings' Idempotency-Keys, lock and read the accounts (as late as
-//! possible: those locks are held to the commit), then one statement that writes every table
-//! (data-modifying CTEs; rows are counted), then COMMIT.
+//! a batch of 2,000 costs the round trips of a batch of 1: lock the reservations resolved and read
+//! the transfers (one statement), read the stampings' Idempotency-Keys, lock and read the
+//! accounts (as late as possible: those locks are held to the commit), then one statement that
+//! writes every table (data-modifying CTEs; rows are counted), then COMMIT.
 //!
 //! Several writers run batches at once (`crate::writer::POSTGRES_WRITERS`, and other nodes), so
 //! what every batch would lock is kept out of the transaction: serial numbers come from a block
@@ -22,12 +22,12 @@ use sqlx::postgres::PgArguments;
 use sqlx::{Acquire, Arguments, PgConnection, PgPool, Row};
 
 use crate::batch::{
-    BatchContext, Done, Op, Read, Ty, WriteSet, apply_ops, entry_from_row, entry_select, expected_rows, short_write,
+    BatchContext, Done, Entry, Op, Read, Ty, WriteSet, apply_ops, entry_from_row, entry_select, expected_rows, short_write,
     wanted, wanted_accounts, UNLIMITED_ACCOUNTS,
 };
 use crate::error::{LedgerError, StoreError};
 use crate::rows::{ACCOUNT_COLUMNS, Val, balance_from_row, transfer_id_from};
-use crate::types::AccountId;
+use crate::types::{AccountId, TransferId};
 
 /// Serial sequence numbers a writer takes from the shared counter at a time. Numbers of a
 /// block not used when its writer stops, or skipped because a batch needed more than was left,
@@ -93,22 +93,7 @@ pub(crate) async fn commit(
     serials.ensure(&mut conn, i64::try_from(at_most).unwrap_or(i64::MAX)).await?;
     let mut tx = conn.begin().await?;
     let want = wanted(ops);
-    if !want.pending_ids.is_empty() {
-        sqlx::query(
-            "SELECT transfer_id FROM pending_transfers WHERE transfer_id = ANY($1) ORDER BY transfer_id FOR UPDATE",
-        )
-        .bind(&want.pending_ids)
-        .fetch_all(&mut *tx)
-        .await?;
-    }
-    let mut entries = HashMap::new();
-    if !want.ids.is_empty() {
-        let sql = format!("{} WHERE t.id = ANY($1)", entry_select());
-        for row in sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&want.ids).fetch_all(&mut *tx).await? {
-            let entry = entry_from_row(&row)?;
-            entries.insert(entry.transfer.id, entry);
-        }
-    }
+    let entries = read_entries(&mut tx, &want.pending_ids, &want.ids).await?;
     // Read before the accounts are locked: a batch holds those locks until it commits, and
     // every stamping of one integrator's (or user's) quota waits for them.
     let mut stamping_keys = HashMap::new();
@@ -150,6 +135,58 @@ pub(crate) async fn commit(
     tx.commit().await?;
     Ok(results)
 }
+
+/// Locks the reservations `pending_ids` (in id order: every writer, node and sweeper locks in
+/// the same order) and reads the transfers `ids` with their reservation state, in one round trip.
+///
+/// The read's snapshot is taken when the statement starts, so a reservation it had to wait for
+/// (another batch resolved it meanwhile) shows its old state in the join while the lock
+/// returned the new one; then the transfers are read again, under the locks now held, by a
+/// statement whose snapshot includes what that batch committed.
+async fn read_entries(
+    conn: &mut PgConnection,
+    pending_ids: &[String],
+    ids: &[String],
+) -> Result<HashMap<TransferId, Entry>, StoreError> {
+    let mut entries = HashMap::new();
+    if ids.is_empty() {
+        return Ok(entries);
+    }
+    let plain = format!("{} WHERE t.id = ANY($1)", entry_select());
+    let rows = if pending_ids.is_empty() {
+        sqlx::query(sqlx::AssertSqlSafe(plain)).bind(ids).fetch_all(&mut *conn).await?
+    } else {
+        let locking = format!(
+            "WITH locked AS MATERIALIZED (SELECT transfer_id, status, resolved_by FROM pending_transfers \
+             WHERE transfer_id = ANY($1) ORDER BY transfer_id FOR UPDATE) \
+             {} LEFT JOIN locked l ON l.transfer_id = t.id WHERE t.id = ANY($2)",
+            entry_select().replacen(" FROM transfers t ", ", l.status, l.resolved_by FROM transfers t ", 1)
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(locking)).bind(pending_ids).bind(ids).fetch_all(&mut *conn).await?;
+        let mut stale = false;
+        for row in &rows {
+            let locked_status: Option<String> = row.try_get(LOCKED_STATUS_COLUMN)?;
+            if locked_status.is_some() {
+                let seen: (Option<String>, Option<String>) = (row.try_get(14)?, row.try_get(15)?);
+                stale |= seen != (locked_status, row.try_get(LOCKED_STATUS_COLUMN + 1)?);
+            }
+        }
+        if stale {
+            sqlx::query(sqlx::AssertSqlSafe(plain)).bind(ids).fetch_all(&mut *conn).await?
+        } else {
+            rows
+        }
+    };
+    for row in rows {
+        let entry = entry_from_row(&row)?;
+        entries.insert(entry.transfer.id, entry);
+    }
+    Ok(entries)
+}
+
+/// Where the locking read puts the reservation's status as locked (after [`entry_select`]'s
+/// columns: 13 of the transfer, 4 of its reservation, its serial), its `resolved_by` next.
+const LOCKED_STATUS_COLUMN: usize = 18;
 
 /// Runs `writes` as one statement; a short row count is an `Err` (another writer won).
 async fn write(conn: &mut PgConnection, writes: &WriteSet) -> Result<(), StoreError> {
