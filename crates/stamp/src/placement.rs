@@ -105,10 +105,8 @@ pub fn resolve(placement: Placement, visible: Rect, rotate: i32) -> Result<Resol
         Placement::At(anchor) => anchored(anchor, page_w, page_h),
     };
     let (w, h) = (displayed.urx - displayed.llx, displayed.ury - displayed.lly);
-    if !(w.is_finite() && h.is_finite())
-        || !(MARK_SIDE_PT_MIN..=MARK_SIDE_PT_MAX).contains(&w)
-        || !(MARK_SIDE_PT_MIN..=MARK_SIDE_PT_MAX).contains(&h)
-    {
+    // A finite range contains no NaN and no infinity, so this refuses those too.
+    if !(MARK_SIDE_PT_MIN..=MARK_SIDE_PT_MAX).contains(&w) || !(MARK_SIDE_PT_MIN..=MARK_SIDE_PT_MAX).contains(&h) {
         return Err(PlacementError::BoxSize { w, h });
     }
     // Half a point of tolerance: boxes computed from a preview's pixels round at the edge.
@@ -206,6 +204,16 @@ mod tests {
     fn a_tiny_box_is_refused_for_size_not_position() {
         let e = resolve(Placement::Box(Rect { llx: 0.0, lly: 0.0, urx: 10.0, ury: 10.0 }), A4, 0).unwrap_err();
         assert!(matches!(e, PlacementError::BoxSize { .. }));
+    }
+
+    #[test]
+    fn a_box_with_a_coordinate_that_is_not_a_number_or_infinite_is_refused_for_size() {
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let e = resolve(Placement::Box(Rect { llx: 0.0, lly: 0.0, urx: bad, ury: 100.0 }), A4, 0).unwrap_err();
+            assert!(matches!(e, PlacementError::BoxSize { .. }), "{bad}: {e:?}");
+            let e = resolve(Placement::Box(Rect { llx: 0.0, lly: bad, urx: 100.0, ury: 100.0 }), A4, 0).unwrap_err();
+            assert!(matches!(e, PlacementError::BoxSize { .. }), "{bad}: {e:?}");
+        }
     }
 
     #[test]
