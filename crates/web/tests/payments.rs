@@ -683,10 +683,11 @@ async fn a_thousand_orders_through_chaos_credit_every_paid_order_exactly_once(ba
     let report = ledger.audit().await.unwrap();
     assert!(report.is_clean(), "{:?}", report.violations);
     let stats = shop.sandbox.stats();
-    assert!(
-        stats.dropped > 0 && stats.duplicated > 0 && stats.attempts > stats.delivered,
-        "{stats:?}"
-    );
+    // The seeded chaos drops and duplicates some of ~1,700 notifications on every run. Whether
+    // a copy also meets the server down (a failed attempt, retried) depends on its random delay
+    // falling into the restart's few milliseconds, which no step controls: it is reported below,
+    // not required (the sandbox's own tests prove the retries, with a server refusing on cue).
+    assert!(stats.dropped > 0 && stats.duplicated > 0, "{stats:?}");
     eprintln!(
         "chaos on {backend:?}: {} orders ({refused} refused), {by_notifications} settled by notifications alone, \
          {} replays, {} forgeries, sandbox {stats:?}, {:.1} s",
