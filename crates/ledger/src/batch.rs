@@ -640,22 +640,33 @@ pub(crate) fn wanted(ops: &[Op]) -> Wanted {
 /// The select list and joins that read one stored transfer with its reservation state and
 /// serial number, in the column order [`entry_from_row`] parses; the caller adds the WHERE.
 pub(crate) fn entry_select() -> String {
+    entry_select_with("", "")
+}
+
+/// [`entry_select`] with `columns` (each starting with a comma) after its own, from
+/// [`ENTRY_COLUMNS`] on, and `joins` after its own.
+pub(crate) fn entry_select_with(columns: &str, joins: &str) -> String {
     format!(
-        "SELECT {TRANSFER_COLUMNS}, p.expires_at, p.status, p.resolved_by, p.resolved_at, s.serial \
+        "SELECT {TRANSFER_COLUMNS}, p.expires_at, p.status, p.resolved_by, p.resolved_at, s.serial{columns} \
          FROM transfers t LEFT JOIN pending_transfers p ON p.transfer_id = t.id \
-         LEFT JOIN serials s ON s.reserve_transfer_id = t.id"
+         LEFT JOIN serials s ON s.reserve_transfer_id = t.id{joins}"
     )
 }
+
+/// Where [`entry_select`] puts the reservation's status; its `resolved_by` is next.
+pub(crate) const ENTRY_PENDING_STATUS_COLUMN: usize = 14;
+/// How many columns [`entry_select`] selects.
+pub(crate) const ENTRY_COLUMNS: usize = 18;
 
 /// Parses a row selected with [`entry_select`].
 pub(crate) fn entry_from_row(row: &impl Cells) -> Result<Entry, StoreError> {
     let transfer = transfer_from_row(row)?;
     let record = format!("transfers/{}", transfer.id);
-    let pending = match row.text(14)? {
+    let pending = match row.text(ENTRY_PENDING_STATUS_COLUMN)? {
         Some(status_text) => Some(PendingRow {
             expires_at: row.req_int(13)?,
             status: PendingStatus::parse(&status_text).ok_or_else(|| StoreError::corrupt(&record, "bad pending status"))?,
-            resolved_by: match row.text(15)? {
+            resolved_by: match row.text(ENTRY_PENDING_STATUS_COLUMN + 1)? {
                 Some(t) => Some(transfer_id_from(&t, &record)?),
                 None => None,
             },

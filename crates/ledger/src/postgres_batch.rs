@@ -22,7 +22,7 @@ use sqlx::postgres::PgArguments;
 use sqlx::{Acquire, Arguments, PgConnection, PgPool, Row};
 
 use crate::batch::{
-    BatchContext, Done, Entry, Op, Read, Ty, WriteSet, apply_ops, entry_from_row, entry_select, expected_rows, short_write,
+    BatchContext, Done, ENTRY_COLUMNS, ENTRY_PENDING_STATUS_COLUMN, Entry, Op, Read, Ty, WriteSet, apply_ops, entry_from_row, entry_select, entry_select_with, expected_rows, short_write,
     wanted, wanted_accounts, UNLIMITED_ACCOUNTS,
 };
 use crate::error::{LedgerError, StoreError};
@@ -159,15 +159,16 @@ async fn read_entries(
         let locking = format!(
             "WITH locked AS MATERIALIZED (SELECT transfer_id, status, resolved_by FROM pending_transfers \
              WHERE transfer_id = ANY($1) ORDER BY transfer_id FOR UPDATE) \
-             {} LEFT JOIN locked l ON l.transfer_id = t.id WHERE t.id = ANY($2)",
-            entry_select().replacen(" FROM transfers t ", ", l.status, l.resolved_by FROM transfers t ", 1)
+             {} WHERE t.id = ANY($2)",
+            entry_select_with(", l.status, l.resolved_by", " LEFT JOIN locked l ON l.transfer_id = t.id")
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(locking)).bind(pending_ids).bind(ids).fetch_all(&mut *conn).await?;
         let mut stale = false;
         for row in &rows {
             let locked_status: Option<String> = row.try_get(LOCKED_STATUS_COLUMN)?;
             if locked_status.is_some() {
-                let seen: (Option<String>, Option<String>) = (row.try_get(14)?, row.try_get(15)?);
+                let seen: (Option<String>, Option<String>) =
+                    (row.try_get(ENTRY_PENDING_STATUS_COLUMN)?, row.try_get(ENTRY_PENDING_STATUS_COLUMN + 1)?);
                 stale |= seen != (locked_status, row.try_get(LOCKED_STATUS_COLUMN + 1)?);
             }
         }
@@ -185,8 +186,8 @@ async fn read_entries(
 }
 
 /// Where the locking read puts the reservation's status as locked (after [`entry_select`]'s
-/// columns: 13 of the transfer, 4 of its reservation, its serial), its `resolved_by` next.
-const LOCKED_STATUS_COLUMN: usize = 18;
+/// columns), its `resolved_by` next.
+const LOCKED_STATUS_COLUMN: usize = ENTRY_COLUMNS;
 
 /// Runs `writes` as one statement; a short row count is an `Err` (another writer won).
 async fn write(conn: &mut PgConnection, writes: &WriteSet) -> Result<(), StoreError> {
