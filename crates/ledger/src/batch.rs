@@ -9,13 +9,15 @@
 //! and cheap) and [`crate::postgres_batch`] (arrays bound to constant statements, one round trip
 //! per step).
 //!
-//! Correctness across processes comes from the database, not from this code running alone:
-//! on PostgreSQL the reservations and accounts read are locked (`FOR UPDATE`, in id order so
-//! nodes cannot deadlock on them), resolutions are conditional (`WHERE status = 'pending'`, the
-//! row count is checked), transfer ids are primary keys, a reservation can be resolved by one
-//! transfer only (unique index), and balance limits are CHECK constraints. On SQLite the batch
-//! runs under `BEGIN IMMEDIATE`, the single write lock. A batch that loses a race is rolled back
-//! and run again; the rerun sees the winner's rows and answers idempotently.
+//! Correctness across processes comes from the database, not from this code running alone.
+//! On PostgreSQL nothing is locked while a batch is applied (optimistic concurrency):
+//! every write that depends on what was read says so in its WHERE (a reservation still
+//! `pending`, a serial still `reserved`, a stamping still `processing`, an account with a limit
+//! still within it afterwards), transfer ids are primary keys, a reservation can be resolved by
+//! one transfer only (unique index), and all writes are one statement that checks its own row
+//! count and undoes itself on a mismatch. On SQLite the batch runs under `BEGIN IMMEDIATE`, the
+//! single write lock. A batch that loses a race is rolled back and run again; the rerun sees
+//! the winner's rows and answers idempotently.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -608,13 +610,12 @@ fn stamp_vals(stamp: Option<StampBinding>) -> [Val; 3] {
 }
 
 /// What a batch reads before applying: transfer ids (the operations' own, for idempotency, and
-/// the reservations they resolve) and, separately, the reservations to lock. Sorted, so every
-/// writer locks in the same order.
+/// the reservations they resolve) and the stampings' keys. Sorted, so reads are deterministic.
 pub(crate) struct Wanted {
-    /// Reservations resolved by post, void or expiry (locked first on PostgreSQL).
-    pub pending_ids: Vec<String>,
     /// Every transfer id the batch names.
     pub ids: Vec<String>,
+    /// The reservations (and holds) the batch resolves: their accounts are read too.
+    pub pending_ids: Vec<String>,
     /// The (owner, Idempotency-Key) of every stamping the batch begins.
     pub stamping_keys: Vec<StampingKey>,
 }
@@ -631,8 +632,8 @@ pub(crate) fn wanted(ops: &[Op]) -> Wanted {
         })
         .collect();
     Wanted {
-        pending_ids: pending_ids.into_iter().collect(),
         ids: ids.into_iter().collect(),
+        pending_ids: pending_ids.into_iter().collect(),
         stamping_keys: stamping_keys.into_iter().collect(),
     }
 }
@@ -640,21 +641,15 @@ pub(crate) fn wanted(ops: &[Op]) -> Wanted {
 /// The select list and joins that read one stored transfer with its reservation state and
 /// serial number, in the column order [`entry_from_row`] parses; the caller adds the WHERE.
 pub(crate) fn entry_select() -> String {
-    entry_select_with("", "")
-}
-
-/// [`entry_select`] with `columns` (each starting with a comma) after its own, from
-/// [`ENTRY_COLUMNS`] on, and `joins` after its own.
-pub(crate) fn entry_select_with(columns: &str, joins: &str) -> String {
     format!(
-        "SELECT {TRANSFER_COLUMNS}, p.expires_at, p.status, p.resolved_by, p.resolved_at, s.serial{columns} \
+        "SELECT {TRANSFER_COLUMNS}, p.expires_at, p.status, p.resolved_by, p.resolved_at, s.serial \
          FROM transfers t LEFT JOIN pending_transfers p ON p.transfer_id = t.id \
-         LEFT JOIN serials s ON s.reserve_transfer_id = t.id{joins}"
+         LEFT JOIN serials s ON s.reserve_transfer_id = t.id"
     )
 }
 
 /// Where [`entry_select`] puts the reservation's status; its `resolved_by` is next.
-pub(crate) const ENTRY_PENDING_STATUS_COLUMN: usize = 14;
+const ENTRY_PENDING_STATUS_COLUMN: usize = 14;
 /// How many columns [`entry_select`] selects.
 pub(crate) const ENTRY_COLUMNS: usize = 18;
 
@@ -683,8 +678,18 @@ pub(crate) fn entry_from_row(row: &impl Cells) -> Result<Entry, StoreError> {
     Ok(Entry { transfer, is_new: false, pending, serial })
 }
 
-/// The accounts the batch moves, ascending (the lock order on PostgreSQL).
+/// The accounts the batch moves, ascending: those its operations name ([`named_accounts`])
+/// and those of the reservations it resolves (read in `entries`).
 pub(crate) fn wanted_accounts(ops: &[Op], entries: &HashMap<TransferId, Entry>) -> Vec<i64> {
+    let mut account_ids = named_accounts(ops);
+    for entry in ops.iter().filter_map(|op| op_pending_id(op).and_then(|id| entries.get(&id))) {
+        account_ids.extend([entry.transfer.debit_account.0, entry.transfer.credit_account.0]);
+    }
+    account_ids.into_iter().collect()
+}
+
+/// The accounts the operations name themselves (not through a reservation they resolve).
+pub(crate) fn named_accounts(ops: &[Op]) -> BTreeSet<i64> {
     let mut account_ids: BTreeSet<i64> = BTreeSet::new();
     for op in ops {
         match op {
@@ -694,11 +699,8 @@ pub(crate) fn wanted_accounts(ops: &[Op], entries: &HashMap<TransferId, Entry>) 
             Op::Hold(h) => account_ids.extend([AccountId::STOCK.0, h.to.0]),
             Op::Post(..) | Op::Void(_) | Op::Credit(_) | Op::Expire(_) => {}
         }
-        if let Some(entry) = op_pending_id(op).and_then(|id| entries.get(&id)) {
-            account_ids.extend([entry.transfer.debit_account.0, entry.transfer.credit_account.0]);
-        }
     }
-    account_ids.into_iter().collect()
+    account_ids
 }
 
 /// A batch applied in memory, before serial numbers are allocated and rows written.
@@ -854,6 +856,12 @@ static UPDATE_STAMPINGS_STAMPED: WriteSpec = WriteSpec {
                WHERE stampings.id = v.c1 AND stampings.status = 'processing' RETURNING 1",
 };
 
+// On PostgreSQL accounts are not locked while a batch is applied, so another writer may have
+// moved one since it was read (or resolved the same reservation first): an account changes
+// only if every CHECK on its row still holds afterwards (no negative column, a limit kept),
+// else the count comes out short and the batch is retried against the new balance. Left to
+// the CHECKs, such a race would be a constraint violation, which is not retried. SQLite's
+// single writer read the balance it changes.
 static UPDATE_ACCOUNTS: WriteSpec = WriteSpec {
     types: &[I, I, I, I, I],
     sqlite: "UPDATE accounts SET debits_pending = debits_pending + ?2, debits_posted = debits_posted + ?3, \
@@ -861,7 +869,11 @@ static UPDATE_ACCOUNTS: WriteSpec = WriteSpec {
     postgres: "UPDATE accounts SET debits_pending = accounts.debits_pending + v.c2, \
                debits_posted = accounts.debits_posted + v.c3, credits_pending = accounts.credits_pending + v.c4, \
                credits_posted = accounts.credits_posted + v.c5 FROM {rows} AS v (c1, c2, c3, c4, c5) \
-               WHERE accounts.id = v.c1 RETURNING 1",
+               WHERE accounts.id = v.c1 AND accounts.debits_pending + v.c2 >= 0 AND accounts.debits_posted + v.c3 >= 0 \
+               AND accounts.credits_pending + v.c4 >= 0 AND accounts.credits_posted + v.c5 >= 0 \
+               AND (accounts.debits_must_not_exceed_credits = 0 \
+               OR accounts.debits_pending + v.c2 + accounts.debits_posted + v.c3 <= accounts.credits_posted + v.c5) \
+               RETURNING 1",
 };
 
 /// Adds balance changes to one stripe of an account (see migration 0005); a stripe's row is

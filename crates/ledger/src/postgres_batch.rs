@@ -1,33 +1,52 @@
 //! The PostgreSQL side of group commit: a fixed, small number of round trips per batch whatever
-//! its size, every value a bind parameter.
+//! its size, every value a bind parameter, and no transaction held open across them.
 //!
 //! Each step is one constant statement that takes whole columns as arrays (`= ANY($1)` to
 //! read, `UNNEST($1::text[], ..)` to write), so statements are prepared once per connection and
-//! a batch of 2,000 costs the round trips of a batch of 1: lock the reservations resolved and read
-//! the transfers (one statement), read the stampings' Idempotency-Keys, lock and read the
-//! accounts (as late as possible: those locks are held to the commit), then one statement that
-//! writes every table (data-modifying CTEs; rows are counted), then COMMIT.
+//! a batch of 2,000 costs the round trips of a batch of 1: read the transfers with their
+//! reservations and the accounts they move (one statement), read the stampings'
+//! Idempotency-Keys (web stampings only), then one statement that writes every table
+//! (data-modifying CTEs) and commits by itself.
+//!
+//! Optimistic rather than locking: the reads lock nothing, and every write that depends on
+//! what was read is conditional on it still holding (see [`commit`]). The write statement
+//! counts the rows its writes matched and raises if any is missing, which undoes the whole
+//! statement; the writer then rolls the batch back and runs it again from fresh reads. Against
+//! reading under `FOR UPDATE` in an explicit transaction this saves the BEGIN and COMMIT round
+//! trips and lets batches that touch the same accounts overlap until they write (measured in
+//! BENCHMARKS.md, ledger run 6).
 //!
 //! Several writers run batches at once (`crate::writer::POSTGRES_WRITERS`, and other nodes), so
-//! what every batch would lock is kept out of the transaction: serial numbers come from a block
-//! the writer took from the shared counter in a transaction of its own ([`SerialBlock`]), and
-//! the accounts without limits (issuer, consumed), which every batch moves, are read without a
-//! lock and changed in the writer's own stripe of them (migration 0005). A batch then waits
-//! only for batches that touch its reservations or its limited accounts (a user's quota, the
-//! stock).
+//! what every batch would write is spread out: serial numbers come from a block the writer
+//! took from the shared counter in a statement of its own ([`SerialBlock`]), and the accounts
+//! without limits (issuer, consumed), which every batch moves, are changed in the writer's own
+//! stripe of them (migration 0005). Batches then contend only on the rows they share: the same
+//! reservation, or the same limited account (a user's quota, the stock), whose row lock a
+//! write statement holds from its update to its end.
 
 use std::collections::HashMap;
 
 use sqlx::postgres::PgArguments;
-use sqlx::{Acquire, Arguments, PgConnection, PgPool, Row};
+use sqlx::{Arguments, PgConnection, PgPool, Row};
 
 use crate::batch::{
-    BatchContext, Done, ENTRY_COLUMNS, ENTRY_PENDING_STATUS_COLUMN, Entry, Op, Read, Ty, WriteSet, apply_ops, entry_from_row, entry_select, entry_select_with, expected_rows, short_write,
-    wanted, wanted_accounts, UNLIMITED_ACCOUNTS,
+    BatchContext, Done, ENTRY_COLUMNS, Entry, Op, Read, Ty, Wanted, WriteSet, apply_ops, entry_from_row, entry_select,
+    expected_rows, named_accounts, wanted,
 };
 use crate::error::{LedgerError, StoreError};
-use crate::rows::{ACCOUNT_COLUMNS, Val, balance_from_row, transfer_id_from};
-use crate::types::{AccountId, TransferId};
+use crate::rows::{ACCOUNT_COLUMNS, ACCOUNT_COLUMN_COUNT, Cells, ColumnsFrom, Val, balance_from_row, transfer_id_from};
+use crate::types::{Balance, TransferId};
+
+/// Defines, for the writer's session only, the check that ends every write statement: a
+/// mismatch between the rows written and the rows meant raises serialization_failure (40001),
+/// which undoes the statement (it commits on its own, so checking the count afterwards would be
+/// too late) and which the writer retries. A temporary function (called as `pg_temp.`, which no
+/// other schema can shadow) needs no migration: every node defines the one it runs.
+pub(crate) const EXPECT_ROWS_FUNCTION: &str = "CREATE FUNCTION pg_temp.meterai_expect_rows(written BIGINT, expected BIGINT) \
+     RETURNS BIGINT LANGUAGE plpgsql VOLATILE AS $$ BEGIN \
+     IF written IS DISTINCT FROM expected THEN \
+     RAISE EXCEPTION 'short write: % of % rows, a concurrent writer won', written, expected USING ERRCODE = '40001'; \
+     END IF; RETURN written; END $$";
 
 /// Serial sequence numbers a writer takes from the shared counter at a time. Numbers of a
 /// block not used when its writer stops, or skipped because a batch needed more than was left,
@@ -78,10 +97,16 @@ impl SerialBlock {
     }
 }
 
-/// Runs `ops` as one transaction. Correctness across nodes comes from the database: the
-/// reservations and limited accounts are locked in id order, resolutions are conditional,
-/// balances change by deltas, and a short row count rolls the batch back (an `Err`) to be
-/// retried.
+/// Runs `ops` as one batch: the reads (each statement its own snapshot), then one statement
+/// that writes and commits everything or nothing.
+///
+/// Nothing is locked while the batch is applied in memory. What another writer or node may have
+/// changed since the reads is checked where it is written, by the statement itself: a
+/// reservation is resolved only while still pending (and by one transfer only: a unique index),
+/// a serial number changes only while reserved, an account with a limit moves only while the
+/// limit holds afterwards, ids are primary keys. Any of those that does not match makes the
+/// statement raise ([`EXPECT_ROWS_FUNCTION`]) and undo itself; the batch is then
+/// read and applied again, and its rerun answers from what the winner committed.
 pub(crate) async fn commit(
     pool: &PgPool,
     serials: &mut SerialBlock,
@@ -91,11 +116,8 @@ pub(crate) async fn commit(
     let mut conn = pool.acquire().await?;
     let at_most = ops.iter().filter(|op| matches!(op, Op::Reserve(_) | Op::BeginStamping(..))).count();
     serials.ensure(&mut conn, i64::try_from(at_most).unwrap_or(i64::MAX)).await?;
-    let mut tx = conn.begin().await?;
     let want = wanted(ops);
-    let entries = read_entries(&mut tx, &want.pending_ids, &want.ids).await?;
-    // Read before the accounts are locked: a batch holds those locks until it commits, and
-    // every stamping of one integrator's (or user's) quota waits for them.
+    let (entries, balances) = read_entries_and_accounts(&mut conn, &want, ops).await?;
     let mut stamping_keys = HashMap::new();
     if !want.stamping_keys.is_empty() {
         let (users, keys): (Vec<i64>, Vec<String>) = want.stamping_keys.iter().cloned().unzip();
@@ -106,105 +128,74 @@ pub(crate) async fn commit(
         )
         .bind(&users)
         .bind(&keys)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *conn)
         .await?;
         for row in rows {
             let id: String = row.try_get(2)?;
             stamping_keys.insert((row.try_get(0)?, row.try_get(1)?), transfer_id_from(&id, "stampings")?);
         }
     }
-    let account_ids = wanted_accounts(ops, &entries);
-    let mut balances = Vec::with_capacity(account_ids.len());
-    if !account_ids.is_empty() {
-        let (unlocked, locked): (Vec<i64>, Vec<i64>) =
-            account_ids.iter().partition(|id| UNLIMITED_ACCOUNTS.contains(&AccountId(**id)));
-        let sql = format!(
-            "WITH locked AS (SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE) \
-             SELECT {ACCOUNT_COLUMNS} FROM locked \
-             UNION ALL SELECT {ACCOUNT_COLUMNS} FROM account_balances WHERE id = ANY($2)"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&locked).bind(&unlocked).fetch_all(&mut *tx).await?;
-        for row in rows {
-            balances.push(balance_from_row(&row)?);
-        }
-    }
     let applied = apply_ops(ctx, Read { entries, balances, stamping_keys }, ops);
     let last = serials.take(applied.serials_needed())?;
     let (results, writes) = applied.finish(last)?;
-    write(&mut tx, &writes).await?;
-    tx.commit().await?;
+    write(&mut conn, &writes).await?;
     Ok(results)
 }
 
-/// Locks the reservations `pending_ids` (in id order: every writer, node and sweeper locks in
-/// the same order) and reads the transfers `ids` with their reservation state, in one round trip.
-///
-/// The read's snapshot is taken when the statement starts, so a reservation it had to wait for
-/// (another batch resolved it meanwhile) shows its old state in the join while the lock
-/// returned the new one; then the transfers are read again, under the locks now held, by a
-/// statement whose snapshot includes what that batch committed.
-async fn read_entries(
+/// Reads the transfers the batch names with their reservation state and serial number, and
+/// the accounts it moves (those its operations name, and those of the reservations it
+/// resolves, found in the same statement), in one round trip. Each row holds a transfer in its
+/// first [`ENTRY_COLUMNS`] columns or an account in the rest, the other part NULL.
+async fn read_entries_and_accounts(
     conn: &mut PgConnection,
-    pending_ids: &[String],
-    ids: &[String],
-) -> Result<HashMap<TransferId, Entry>, StoreError> {
-    let mut entries = HashMap::new();
-    if ids.is_empty() {
-        return Ok(entries);
-    }
-    let plain = format!("{} WHERE t.id = ANY($1)", entry_select());
-    let rows = if pending_ids.is_empty() {
-        sqlx::query(sqlx::AssertSqlSafe(plain)).bind(ids).fetch_all(&mut *conn).await?
-    } else {
-        let locking = format!(
-            "WITH locked AS MATERIALIZED (SELECT transfer_id, status, resolved_by FROM pending_transfers \
-             WHERE transfer_id = ANY($1) ORDER BY transfer_id FOR UPDATE) \
-             {} WHERE t.id = ANY($2)",
-            entry_select_with(", l.status, l.resolved_by", " LEFT JOIN locked l ON l.transfer_id = t.id")
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(locking)).bind(pending_ids).bind(ids).fetch_all(&mut *conn).await?;
-        let mut stale = false;
-        for row in &rows {
-            let locked_status: Option<String> = row.try_get(LOCKED_STATUS_COLUMN)?;
-            if locked_status.is_some() {
-                let seen: (Option<String>, Option<String>) =
-                    (row.try_get(ENTRY_PENDING_STATUS_COLUMN)?, row.try_get(ENTRY_PENDING_STATUS_COLUMN + 1)?);
-                stale |= seen != (locked_status, row.try_get(LOCKED_STATUS_COLUMN + 1)?);
-            }
-        }
-        if stale {
-            sqlx::query(sqlx::AssertSqlSafe(plain)).bind(ids).fetch_all(&mut *conn).await?
-        } else {
-            rows
-        }
-    };
+    want: &Wanted,
+    ops: &[Op],
+) -> Result<(HashMap<TransferId, Entry>, Vec<Balance>), StoreError> {
+    let named: Vec<i64> = named_accounts(ops).into_iter().collect();
+    let no_entry = vec!["NULL"; ENTRY_COLUMNS].join(", ");
+    let no_account = ["NULL"; ACCOUNT_COLUMN_COUNT].join(", ");
+    let sql = format!(
+        "WITH e AS MATERIALIZED ({entries} WHERE t.id = ANY($1)), \
+         ids AS (SELECT UNNEST($2::bigint[]) AS id \
+                 UNION SELECT debit_account_id FROM e WHERE id = ANY($3) \
+                 UNION SELECT credit_account_id FROM e WHERE id = ANY($3)) \
+         SELECT e.*, {no_account} FROM e \
+         UNION ALL SELECT {no_entry}, {ACCOUNT_COLUMNS} FROM account_balances WHERE id IN (SELECT id FROM ids)",
+        entries = entry_select(),
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&want.ids)
+        .bind(&named)
+        .bind(&want.pending_ids)
+        .fetch_all(&mut *conn)
+        .await?;
+    let (mut entries, mut balances) = (HashMap::new(), Vec::new());
     for row in rows {
-        let entry = entry_from_row(&row)?;
-        entries.insert(entry.transfer.id, entry);
+        // A transfer's id is never NULL: a row without one holds an account.
+        if row.text(0)?.is_some() {
+            let entry = entry_from_row(&row)?;
+            entries.insert(entry.transfer.id, entry);
+        } else {
+            balances.push(balance_from_row(&ColumnsFrom { row: &row, first: ENTRY_COLUMNS })?);
+        }
     }
-    Ok(entries)
+    Ok((entries, balances))
 }
 
-/// Where the locking read puts the reservation's status as locked (after [`entry_select`]'s
-/// columns), its `resolved_by` next.
-const LOCKED_STATUS_COLUMN: usize = ENTRY_COLUMNS;
-
-/// Runs `writes` as one statement; a short row count is an `Err` (another writer won).
+/// Runs `writes` as one statement, committed on its own; a short row count undoes all of it
+/// and is an `Err` (another writer won).
 async fn write(conn: &mut PgConnection, writes: &WriteSet) -> Result<(), StoreError> {
     if writes.is_empty() {
         return Ok(());
     }
     let (sql, arguments) = write_statement(writes)?;
-    let affected: i64 = sqlx::query_with(sqlx::AssertSqlSafe(sql), arguments).fetch_one(&mut *conn).await?.try_get(0)?;
-    let expected = expected_rows(writes);
-    if u64::try_from(affected).ok() != Some(expected) {
-        return Err(short_write(u64::try_from(affected).unwrap_or(0), expected));
-    }
+    sqlx::query_with(sqlx::AssertSqlSafe(sql), arguments).execute(&mut *conn).await?;
     Ok(())
 }
 
 /// One statement for every write of the batch: each write a CTE over its columns bound as
-/// arrays, and the total of the rows they wrote or matched as the result.
+/// arrays, and the total of the rows they wrote or matched checked against the rows written
+/// (the last parameter) by [`EXPECT_ROWS_FUNCTION`], which raises on a mismatch.
 fn write_statement(writes: &WriteSet) -> Result<(String, PgArguments), StoreError> {
     let mut arguments = PgArguments::default();
     let mut next = 1;
@@ -231,8 +222,10 @@ fn write_statement(writes: &WriteSet) -> Result<(String, PgArguments), StoreErro
         let body = write.spec.postgres.replace("{rows}", &format!("UNNEST({})", arrays.join(", ")));
         ctes.push(format!("w{index} AS ({body})"));
     }
+    let expected = i64::try_from(expected_rows(writes)).map_err(|_| StoreError::corrupt("write set", "too many rows"))?;
+    arguments.add(expected).map_err(|e| StoreError::Database(sqlx::Error::Encode(e)))?;
     let total: Vec<String> = (0..writes.len()).map(|i| format!("(SELECT count(*) FROM w{i})")).collect();
-    let sql = format!("WITH {} SELECT CAST({} AS BIGINT)", ctes.join(", "), total.join(" + "));
+    let sql = format!("WITH {} SELECT pg_temp.meterai_expect_rows(CAST({} AS BIGINT), ${next})", ctes.join(", "), total.join(" + "));
     Ok((sql, arguments))
 }
 
@@ -276,9 +269,10 @@ mod tests {
         Store::open(&url).await.expect("migrate").close().await;
         let mut conn = PgConnection::connect(&url).await.unwrap();
         sqlx::raw_sql(WRITER_SESSION_SETTINGS).execute(&mut conn).await.unwrap();
+        sqlx::raw_sql(EXPECT_ROWS_FUNCTION).execute(&mut conn).await.unwrap();
         let row = vec![Val::Text("none".into()), Val::from("posted"), Val::NullText, Val::Int(0), Val::from("pending")];
         let (sql, _) = write_statement(&vec![Write { spec: &UPDATE_PENDING, rows: vec![row] }]).unwrap();
-        let args = "ARRAY['none'], ARRAY['posted'], ARRAY[NULL]::text[], ARRAY[0]::bigint[], ARRAY['pending']";
+        let args = "ARRAY['none'], ARRAY['posted'], ARRAY[NULL]::text[], ARRAY[0]::bigint[], ARRAY['pending'], 0";
         let setup = format!(
             "PREPARE resolve AS {sql}; EXECUTE resolve({args}); \
              SET session_replication_role = replica; \

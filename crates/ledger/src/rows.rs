@@ -16,6 +16,8 @@ pub(crate) const TRANSFER_COLUMNS: &str = "t.id, t.kind, t.debit_account_id, t.c
 /// Columns of `accounts` in the order [`balance_from_row`] reads them.
 pub(crate) const ACCOUNT_COLUMNS: &str = "id, kind, debits_must_not_exceed_credits, \
     debits_pending, debits_posted, credits_pending, credits_posted";
+/// How many columns [`ACCOUNT_COLUMNS`] names.
+pub(crate) const ACCOUNT_COLUMN_COUNT: usize = 7;
 
 /// One result row, whichever driver read it: the parsers below read records through this.
 pub(crate) trait Cells {
@@ -32,6 +34,24 @@ pub(crate) trait Cells {
     /// Column `index`, which must not be NULL, as an integer.
     fn req_int(&self, index: usize) -> Result<i64, StoreError> {
         self.int(index)?.ok_or_else(|| StoreError::corrupt("row", format!("column {index} is NULL")))
+    }
+}
+
+/// The columns of `row` from `first` on, as a row of their own: for a statement that returns
+/// records of two kinds side by side in one row.
+pub(crate) struct ColumnsFrom<'a, C> {
+    /// The whole row.
+    pub row: &'a C,
+    /// Its column that is column 0 here.
+    pub first: usize,
+}
+
+impl<C: Cells> Cells for ColumnsFrom<'_, C> {
+    fn text(&self, index: usize) -> Result<Option<String>, StoreError> {
+        self.row.text(self.first + index)
+    }
+    fn int(&self, index: usize) -> Result<Option<i64>, StoreError> {
+        self.row.int(self.first + index)
     }
 }
 

@@ -186,7 +186,8 @@ impl Store {
                     .test_before_acquire(false)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
-                            sqlx::raw_sql(WRITER_SESSION_SETTINGS).execute(conn).await?;
+                            sqlx::raw_sql(WRITER_SESSION_SETTINGS).execute(&mut *conn).await?;
+                            sqlx::raw_sql(crate::postgres_batch::EXPECT_ROWS_FUNCTION).execute(conn).await?;
                             Ok(())
                         })
                     })
