@@ -12,8 +12,8 @@
 //! Correctness across processes comes from the database, not from this code running alone.
 //! On PostgreSQL nothing is locked while a batch is applied (optimistic concurrency):
 //! every write that depends on what was read says so in its WHERE (a reservation still
-//! `pending`, a serial still `reserved`, a stamping still `processing`, an account with a limit
-//! still within it afterwards), transfer ids are primary keys, a reservation can be resolved by
+//! `pending`, a serial still `reserved`, a stamping still `processing`, an account still within
+//! every CHECK on its row afterwards), transfer ids are primary keys, a reservation can be resolved by
 //! one transfer only (unique index), and all writes are one statement that checks its own row
 //! count and undoes itself on a mismatch. On SQLite the batch runs under `BEGIN IMMEDIATE`, the
 //! single write lock. A batch that loses a race is rolled back and run again; the rerun sees

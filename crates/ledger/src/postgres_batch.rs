@@ -25,6 +25,7 @@
 //! write statement holds from its update to its end.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use sqlx::postgres::PgArguments;
 use sqlx::{Arguments, PgConnection, PgPool, Row};
@@ -155,19 +156,22 @@ async fn read_entries_and_accounts(
     want: &Wanted,
     ops: &[Op],
 ) -> Result<(HashMap<TransferId, Entry>, Vec<Balance>), StoreError> {
+    // The same text for every batch: built once, prepared once per connection.
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        let no_entry = ["NULL"; ENTRY_COLUMNS].join(", ");
+        let no_account = ["NULL"; ACCOUNT_COLUMN_COUNT].join(", ");
+        format!(
+            "WITH e AS MATERIALIZED ({entries} WHERE t.id = ANY($1)), \
+             ids AS (SELECT UNNEST($2::bigint[]) AS id \
+                     UNION SELECT debit_account_id FROM e WHERE id = ANY($3) \
+                     UNION SELECT credit_account_id FROM e WHERE id = ANY($3)) \
+             SELECT e.*, {no_account} FROM e \
+             UNION ALL SELECT {no_entry}, {ACCOUNT_COLUMNS} FROM account_balances WHERE id IN (SELECT id FROM ids)",
+            entries = entry_select(),
+        )
+    });
     let named: Vec<i64> = named_accounts(ops).into_iter().collect();
-    let no_entry = ["NULL"; ENTRY_COLUMNS].join(", ");
-    let no_account = ["NULL"; ACCOUNT_COLUMN_COUNT].join(", ");
-    let sql = format!(
-        "WITH e AS MATERIALIZED ({entries} WHERE t.id = ANY($1)), \
-         ids AS (SELECT UNNEST($2::bigint[]) AS id \
-                 UNION SELECT debit_account_id FROM e WHERE id = ANY($3) \
-                 UNION SELECT credit_account_id FROM e WHERE id = ANY($3)) \
-         SELECT e.*, {no_account} FROM e \
-         UNION ALL SELECT {no_entry}, {ACCOUNT_COLUMNS} FROM account_balances WHERE id IN (SELECT id FROM ids)",
-        entries = entry_select(),
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+    let rows = sqlx::query(sqlx::AssertSqlSafe(SQL.as_str()))
         .bind(&want.ids)
         .bind(&named)
         .bind(&want.pending_ids)
