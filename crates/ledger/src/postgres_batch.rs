@@ -259,7 +259,7 @@ fn text_of(val: Val) -> Result<Option<String>, StoreError> {
 mod tests {
     use super::*;
     use crate::batch::{UPDATE_PENDING, Write};
-    use crate::store::{Store, WRITER_SESSION_SETTINGS};
+    use crate::store::{Store, prepare_writer_session};
     use sqlx::Connection;
 
     /// Runs `setup` in a writer's session on a freshly migrated schema, then returns the plan
@@ -276,8 +276,7 @@ mod tests {
         let url = format!("{base}{separator}options[search_path]={schema}");
         Store::open(&url).await.expect("migrate").close().await;
         let mut conn = PgConnection::connect(&url).await.unwrap();
-        sqlx::raw_sql(WRITER_SESSION_SETTINGS).execute(&mut conn).await.unwrap();
-        sqlx::raw_sql(EXPECT_ROWS_FUNCTION).execute(&mut conn).await.unwrap();
+        prepare_writer_session(&mut conn).await.unwrap();
         sqlx::raw_sql(sqlx::AssertSqlSafe(setup.to_string())).execute(&mut conn).await.unwrap();
         let lines = sqlx::raw_sql(sqlx::AssertSqlSafe(explain.to_string())).fetch_all(&mut conn).await.unwrap();
         let plan: Vec<String> = lines.iter().map(|r| r.try_get(0).unwrap()).collect();

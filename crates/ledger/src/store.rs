@@ -42,8 +42,15 @@ pub const SQLITE_WAL_CHECKPOINT_PAGES: u64 = 4_000;
 /// whose cost grows with the table (measured: a batch's read took 2.8 ms instead of 0.9 ms at
 /// 3,000 rows, and more as the table grew). Generic plans skip the ~1.4 ms of planning a
 /// custom plan cost at every execution.
-pub(crate) const WRITER_SESSION_SETTINGS: &str = "SET enable_seqscan = off; SET enable_hashjoin = off; \
+const WRITER_SESSION_SETTINGS: &str = "SET enable_seqscan = off; SET enable_hashjoin = off; \
      SET enable_mergejoin = off; SET plan_cache_mode = force_generic_plan";
+/// Readies a connection of the PostgreSQL writers' pool: its planner settings and the row-count
+/// check its write statements end with (`postgres_batch::EXPECT_ROWS_FUNCTION`).
+pub(crate) async fn prepare_writer_session(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::raw_sql(WRITER_SESSION_SETTINGS).execute(&mut *conn).await?;
+    sqlx::raw_sql(crate::postgres_batch::EXPECT_ROWS_FUNCTION).execute(conn).await?;
+    Ok(())
+}
 /// Connections of the PostgreSQL writers' own pool: each writer task uses one at a time; one
 /// more replaces a broken one without waiting for it to be reaped.
 pub const POSTGRES_WRITER_CONNECTIONS_MAX: u32 = crate::writer::POSTGRES_WRITERS as u32 + 1;
@@ -186,9 +193,7 @@ impl Store {
                     .test_before_acquire(false)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
-                            sqlx::raw_sql(WRITER_SESSION_SETTINGS).execute(&mut *conn).await?;
-                            sqlx::raw_sql(crate::postgres_batch::EXPECT_ROWS_FUNCTION).execute(conn).await?;
-                            Ok(())
+                            prepare_writer_session(conn).await
                         })
                     })
                     .connect_lazy(&url)?,

@@ -58,6 +58,15 @@ async fn waiting_behind(conn: &mut PgConnection, pid: i32) -> i64 {
     .get(0)
 }
 
+/// Polls until at least `count` backends wait behind `pid` (`what` names them if they never do).
+async fn wait_until_waiting_behind(conn: &mut PgConnection, pid: i32, count: i64, what: &str) {
+    let started = Instant::now();
+    while waiting_behind(conn, pid).await < count {
+        assert!(started.elapsed() < LOCK_WAIT_SETUP_MAX, "{what} never waited behind {pid}");
+        tokio::task::yield_now().await;
+    }
+}
+
 /// Two nodes on one fresh database, and a user with `units` of quota.
 async fn two_nodes_and_a_user(units: i64) -> (TestDb, Ledger, Ledger, User) {
     let db = TestDb::fresh(Kind::Postgres).await;
@@ -94,16 +103,9 @@ async fn two_nodes_reserving_the_last_unit_at_once_give_it_to_one_and_refuse_the
         tokio::spawn(async move { node.reserve(request).await })
     };
     let first = reserve(&node_a, 10);
-    let started = Instant::now();
-    while waiting_behind(&mut watcher, holder_pid).await < 1 {
-        assert!(started.elapsed() < LOCK_WAIT_SETUP_MAX, "node A's write never waited for the account");
-        tokio::task::yield_now().await;
-    }
+    wait_until_waiting_behind(&mut watcher, holder_pid, 1, "node A's write").await;
     let second = reserve(&node_b, 11);
-    while waiting_behind(&mut watcher, holder_pid).await < 2 {
-        assert!(started.elapsed() < LOCK_WAIT_SETUP_MAX, "node B's write never waited for the account");
-        tokio::task::yield_now().await;
-    }
+    wait_until_waiting_behind(&mut watcher, holder_pid, 2, "node B's write").await;
     sqlx::query("COMMIT").execute(&mut holder).await.unwrap();
 
     first.await.unwrap().expect("node A's reservation was first");
