@@ -262,10 +262,11 @@ mod tests {
     use crate::store::{Store, prepare_writer_session};
     use sqlx::Connection;
 
-    /// Runs `setup` in a writer's session on a freshly migrated schema, then returns the plan
-    /// `explain` prints. The fixture's rows may skip the foreign keys (replica role): only the
-    /// plan matters here.
-    async fn plan_in_writer_session(setup: &str, explain: &str) -> String {
+    /// Runs `setup` in a writer's session on a freshly migrated schema, then returns the first
+    /// column of what `explain` (a query, usually EXPLAIN) answers, one line per row. The
+    /// fixture's rows may skip the foreign keys (replica role): only the plan (or the stored
+    /// form of a value) matters here.
+    async fn in_writer_session(setup: &str, explain: &str) -> String {
         let base = std::env::var("METERAI_TEST_DATABASE_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
@@ -299,7 +300,7 @@ mod tests {
              SELECT 'r' || g, g, 'pending' FROM generate_series(1, {pending}) g; \
              SET session_replication_role = DEFAULT"
         );
-        plan_in_writer_session(&setup, &format!("EXPLAIN EXECUTE resolve({args})")).await
+        in_writer_session(&setup, &format!("EXPLAIN EXECUTE resolve({args})")).await
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -312,8 +313,24 @@ mod tests {
              FROM generate_series(1, 5000) g; \
              SET session_replication_role = DEFAULT";
         let explain = format!("PREPARE keys AS {STAMPING_KEYS_SQL}; EXPLAIN EXECUTE keys(ARRAY[1], ARRAY['key-7'])");
-        let plan = plan_in_writer_session(setup, &explain).await;
+        let plan = in_writer_session(setup, &explain).await;
         assert!(plan.contains("stampings_user_id_idempotency_key_key"), "{plan}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stamped_tail_is_compressed_with_lz4_when_the_server_has_it() {
+        let setup = "SET session_replication_role = replica; \
+             INSERT INTO stampings (id, user_id, idempotency_key, request_sha256, status, file_name, input_sha256, \
+             input_bytes, page, doc_type, doc_number, doc_date, created_at, tail_hex) \
+             VALUES ('s1', 1, 'key-1', 'r', 'processing', 'f.pdf', 'i', 1, 1, '2', 'n', 'd', 1, repeat('0a1b', 5000)); \
+             SET session_replication_role = DEFAULT";
+        let query = "SELECT pg_column_compression(tail_hex) || ' where the server offers ' || \
+             (SELECT array_to_string(enumvals, ',') FROM pg_settings WHERE name = 'default_toast_compression') \
+             FROM stampings";
+        let stored = in_writer_session(setup, query).await;
+        let offered = stored.rsplit(' ').next().unwrap_or_default();
+        let expected = if offered.split(',').any(|method| method == "lz4") { "lz4 " } else { "pglz " };
+        assert!(stored.starts_with(expected), "{stored}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
