@@ -49,6 +49,12 @@ fn chosen_files() -> Vec<Entry> {
 }
 
 fn stamp_and_download(http: &reqwest::blocking::Client, server: &Server, key: &str, entry: &Entry, n: usize) -> Vec<u8> {
+    let document_url = stamp(http, server, key, entry, n);
+    download(http, server, key, &document_url, entry)
+}
+
+/// Stamps `entry` through `server`'s API; returns the stamping's `document_url`.
+fn stamp(http: &reqwest::blocking::Client, server: &Server, key: &str, entry: &Entry, n: usize) -> String {
     let input = std::fs::read(entry.path()).expect("corpus file");
     let form = reqwest::blocking::multipart::Form::new()
         .part("file", reqwest::blocking::multipart::Part::bytes(input).file_name(entry.file().to_string()).mime_str("application/pdf").expect("mime"))
@@ -67,7 +73,12 @@ fn stamp_and_download(http: &reqwest::blocking::Client, server: &Server, key: &s
     let status = response.status();
     let body: serde_json::Value = serde_json::from_slice(&response.bytes().expect("body")).expect("stamping JSON");
     assert_eq!((status.as_u16(), body["status"].as_str()), (201, Some("stamped")), "{}: {body}", entry.file());
-    let url = format!("{}{}", server.url, body["document_url"].as_str().expect("document_url"));
+    body["document_url"].as_str().expect("document_url").to_string()
+}
+
+/// Downloads a stamped document (`document_url` as the API gave it) from `server`.
+fn download(http: &reqwest::blocking::Client, server: &Server, key: &str, document_url: &str, entry: &Entry) -> Vec<u8> {
+    let url = format!("{}{document_url}", server.url);
     let document = http.get(url).bearer_auth(key).send().expect("GET document");
     assert_eq!(document.status(), 200, "{}", entry.file());
     document.bytes().expect("document").to_vec()
@@ -119,4 +130,37 @@ fn on_sqlite_every_api_download_validates_in_pdfsig_and_pyhanko() {
 #[test]
 fn on_postgres_every_api_download_validates_in_pdfsig_and_pyhanko() {
     every_api_download_validates_in_pdfsig_and_pyhanko(Backend::Postgres);
+}
+
+#[test]
+fn on_postgres_a_document_stamped_through_one_node_downloads_from_another_with_a_data_directory_of_its_own() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let (log_a, log_b) = (work.path().join("a"), work.path().join("b"));
+    std::fs::create_dir_all(&log_a).and_then(|()| std::fs::create_dir_all(&log_b)).expect("log dirs");
+    let node_a = Server::start(Backend::Postgres, &log_a);
+    let node_b = node_a.another_node(&log_b);
+    let email = "integrator@example.id";
+    node_a.meterai_ok(&["admin", "stock", "mint", "--units", "1", "--note", "two nodes test"]);
+    node_a.meterai_ok(&["admin", "grant", "--user", email, "--units", "1", "--reason", "two nodes test"]);
+    let key = node_a.meterai_ok(&["admin", "api-key", "create", "--user", email]).trim().to_string();
+    let http = reqwest::blocking::Client::builder().no_proxy().build().expect("client");
+    let entry = chosen_files().into_iter().next().expect("a corpus file");
+    let document_url = stamp(&http, &node_a, &key, &entry, 0);
+    let from_b = download(&http, &node_b, &key, &document_url, &entry);
+    let from_a = download(&http, &node_a, &key, &document_url, &entry);
+    assert_eq!(from_b, from_a, "either node serves the same stamped document");
+    let original = std::fs::read(entry.path()).expect("corpus file");
+    assert!(from_b.starts_with(&original) && from_b.len() > original.len());
+    let a_files: Vec<_> = walk(node_a.dir.path()).into_iter().filter(|p| p.extension().is_some_and(|x| x == "pdf")).collect();
+    assert!(a_files.is_empty(), "the stamping node keeps no original of its own: {a_files:?}");
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() { out.extend(walk(&path)) } else { out.push(path) }
+    }
+    out
 }

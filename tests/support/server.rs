@@ -76,6 +76,21 @@ impl Server {
                 Some(schema)
             }
         };
+        Server::spawn(dir, storage, schema, log_dir)
+    }
+
+    /// Starts another node on this server's PostgreSQL database, with a fresh data directory of
+    /// its own (so its development CA differs too); the first node keeps owning the schema.
+    pub fn another_node(&self, log_dir: &Path) -> Server {
+        assert!(self.schema.is_some(), "several nodes share a PostgreSQL database");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut storage = vec!["--data-dir".to_string(), dir.path().display().to_string()];
+        storage.extend(self.storage.iter().skip_while(|arg| *arg != "--database-url").cloned());
+        Server::spawn(dir, storage, None, log_dir)
+    }
+
+    /// Runs `meterai serve` on `storage` and waits until it listens.
+    fn spawn(dir: tempfile::TempDir, storage: Vec<String>, schema: Option<String>, log_dir: &Path) -> Server {
         let log = std::fs::File::create(log_dir.join("server.log")).expect("server log");
         let mut child = Command::new(super::meterai())
             .args(&storage)

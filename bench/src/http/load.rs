@@ -62,7 +62,7 @@ pub struct Target {
     pub api_key: String,
     /// The document (shared by the tasks; each request copies it into its body and appends a
     /// comment line of its own, so every request uploads a different original, as users do:
-    /// the server keeps each distinct original once, written and fsynced).
+    /// the server keeps each distinct original once, durably).
     pub pdf: Arc<Vec<u8>>,
     /// Tells runs apart in idempotency keys (the same key twice would be a replay).
     pub run_tag: String,

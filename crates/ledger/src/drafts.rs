@@ -1,6 +1,6 @@
 //! Upload drafts: a PDF uploaded in the portal, waiting for its stamp to be placed. The bytes
-//! live in a blob file named by their SHA-256; the row says whose it is and the chosen page's
-//! size as displayed.
+//! are kept as an original named by their SHA-256 (the web service's `originals`); the row
+//! says whose it is and the chosen page's size as displayed.
 
 use meterai_core::Timestamp;
 use sqlx::Row;
@@ -21,7 +21,7 @@ pub struct Draft {
     pub user_id: i64,
     /// The uploaded file's name.
     pub file_name: String,
-    /// SHA-256 of the PDF (the blob's name).
+    /// SHA-256 of the PDF (the original's name).
     pub input_sha256: [u8; 32],
     /// Its size.
     pub input_bytes: i64,
@@ -60,7 +60,7 @@ impl Ledger {
         Ok(())
     }
 
-    /// Deletes the user's drafts created before `cutoff` (expired ones; their blob files may be
+    /// Deletes the user's drafts created before `cutoff` (expired ones; their originals may be
     /// shared with stampings and stay).
     pub async fn delete_drafts_before(
         &self,

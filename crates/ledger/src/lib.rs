@@ -28,6 +28,7 @@ pub mod error;
 pub mod history;
 pub mod ledger;
 pub mod orders;
+pub mod originals;
 pub mod payments_inbox;
 mod postgres_batch;
 pub mod registry;

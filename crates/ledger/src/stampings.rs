@@ -393,8 +393,8 @@ impl Ledger {
     }
 
     /// SHA-256s of originals no stamping has needed since `cutoff` (every stamping of them
-    /// finished before it) and no draft uploaded since `draft_cutoff`: their blob files may go.
-    /// Across all users, since blobs are shared by content.
+    /// finished before it) and no draft uploaded since `draft_cutoff`: their originals may go.
+    /// Across all users, since originals are shared by content.
     pub async fn originals_unused_since(&self, cutoff: Timestamp, draft_cutoff: Timestamp, limit: i64) -> Result<Vec<[u8; 32]>, LedgerError> {
         let rows = sqlx::query(
             "SELECT DISTINCT s.input_sha256 FROM stampings s WHERE s.finished_at < $1 \

@@ -86,6 +86,27 @@ impl Backend {
         }
     }
 
+    /// A migration written for both backends, in this backend's dialect: its tokens replaced,
+    /// its PostgreSQL-only lines uncommented on PostgreSQL.
+    fn dialect(self, migration: &str) -> String {
+        let sql = migration
+            .replace(IDENTITY_TOKEN, self.identity_primary_key())
+            .replace(INT64_PRIMARY_KEY_TOKEN, self.int64_primary_key())
+            .replace(BYTES_TOKEN, self.bytes_type());
+        match self {
+            Backend::Sqlite => sql,
+            Backend::Postgres => sql.lines().map(|line| line.strip_prefix(POSTGRES_ONLY_PREFIX).unwrap_or(line)).collect::<Vec<_>>().join("\n"),
+        }
+    }
+
+    /// A column of bytes.
+    fn bytes_type(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "BLOB",
+            Backend::Postgres => "BYTEA",
+        }
+    }
+
     /// A 64-bit primary key the application chooses: on SQLite the rowid itself (so the table
     /// has no second B-tree to keep), on PostgreSQL a BIGINT key.
     fn int64_primary_key(self) -> &'static str {
@@ -114,11 +135,17 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_payments.sql"),
     include_str!("../migrations/0005_account_deltas.sql"),
     include_str!("../migrations/0006_serials_by_sequence.sql"),
+    include_str!("../migrations/0007_originals.sql"),
 ];
 /// The token in migrations replaced by the backend's auto-numbered primary key.
 const IDENTITY_TOKEN: &str = "{{IDENTITY}}";
 /// The token in migrations replaced by the backend's application-chosen 64-bit primary key.
 const INT64_PRIMARY_KEY_TOKEN: &str = "{{INT64_PRIMARY_KEY}}";
+/// The token in migrations replaced by the backend's byte-string column type.
+const BYTES_TOKEN: &str = "{{BYTES}}";
+/// Lines of a migration starting with this are run on PostgreSQL only (the prefix removed); on
+/// SQLite they stay comments.
+const POSTGRES_ONLY_PREFIX: &str = "-- postgres: ";
 
 /// An open, migrated database.
 #[derive(Debug, Clone)]
@@ -295,9 +322,7 @@ impl Store {
             if version <= applied {
                 continue;
             }
-            let sql = sql
-                .replace(IDENTITY_TOKEN, self.backend.identity_primary_key())
-                .replace(INT64_PRIMARY_KEY_TOKEN, self.backend.int64_primary_key());
+            let sql = self.backend.dialect(sql);
             tx.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql))).await?;
             sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)")
                 .bind(version)

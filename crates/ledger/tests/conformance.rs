@@ -490,3 +490,27 @@ on_both_backends!(
     stampings_a_dead_node_left_processing_are_settled_with_their_units_back,
     crate::stampings_a_dead_node_left_processing_are_settled_with_their_units_back
 );
+
+async fn an_original_is_kept_once_by_its_hash_read_back_byte_for_byte_and_removed(kind: Kind) {
+    let db = TestDb::fresh(kind).await;
+    let ledger = db.ledger(clock()).await;
+    // Every byte value, NUL included, and more than one TOAST chunk on PostgreSQL.
+    let bytes: Vec<u8> = (0..20_000u32).map(|i| (i % 256) as u8).collect();
+    // The ledger keeps what it is given under the name it is given (the web service hashes).
+    let sha = [7u8; 32];
+    assert_eq!(ledger.original(&sha).await.unwrap(), None);
+    ledger.keep_original(&sha, &bytes, Timestamp(1)).await.unwrap();
+    ledger.keep_original(&sha, &bytes, Timestamp(2)).await.expect("keeping it again is a no-op");
+    assert_eq!(ledger.original(&sha).await.unwrap().as_deref(), Some(bytes.as_slice()));
+    let mut raw = db.raw().await;
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM originals").fetch_one(&mut raw).await.unwrap();
+    assert_eq!(count, 1, "one row per hash");
+    assert!(ledger.remove_original(&sha).await.unwrap());
+    assert!(!ledger.remove_original(&sha).await.unwrap(), "already gone");
+    assert_eq!(ledger.original(&sha).await.unwrap(), None);
+    db.cleanup().await;
+}
+on_both_backends!(
+    an_original_is_kept_once_by_its_hash_read_back_byte_for_byte_and_removed,
+    crate::an_original_is_kept_once_by_its_hash_read_back_byte_for_byte_and_removed
+);

@@ -25,6 +25,7 @@ pub mod in_flight;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod originals;
 pub mod ops;
 pub mod pages;
 pub mod password;
@@ -129,6 +130,8 @@ pub struct Inner {
     pub in_flight: in_flight::InFlight,
     /// Login attempts per e-mail address and per client address.
     pub login_limiter: rate_limit::RateLimiter,
+    /// Where the originals of stamped documents and drafts are kept.
+    pub originals: originals::Originals,
     /// Buying quota, when a payment gateway is configured ([`AppState::with_payments`]).
     payments: std::sync::OnceLock<Arc<payments::Payments>>,
 }
@@ -137,7 +140,9 @@ impl AppState {
     /// Builds the state; the clock is the ledger's.
     pub fn new(ledger: Ledger, signer: Arc<dyn Signer>, trust_anchors_der: Vec<Vec<u8>>, config: WebConfig, ids: Arc<dyn IdSource>) -> AppState {
         let clock = ledger.clock().clone();
+        let originals = originals::Originals::for_backend(&ledger, config.data_dir.clone());
         AppState(Arc::new(Inner {
+            originals,
             ledger,
             signer,
             trust_anchors_der,

@@ -1,5 +1,5 @@
 //! The retention period of originals: a stamped document is downloadable for
-//! [`crate::WebConfig::retention_days`]; afterwards its original (a blob file) is deleted and
+//! [`crate::WebConfig::retention_days`]; afterwards its original ([`crate::originals`]) is deleted and
 //! only the stamped tail stays (forever, in the ledger), so re-uploading the original rebuilds
 //! the same stamped document. [`purge_expired_originals`] runs periodically (`meterai serve`).
 
@@ -9,11 +9,11 @@ use crate::AppState;
 use crate::blobs;
 use crate::error::ApiError;
 
-/// Blob files one purge pass deletes at most (the next pass continues).
+/// Originals one purge pass deletes at most (the next pass continues).
 pub const PURGE_BATCH_MAX: i64 = 1_000;
 
 /// Deletes the originals no stamping needs within the retention period and no live draft uses;
-/// returns how many files went.
+/// returns how many went.
 pub async fn purge_expired_originals(state: &AppState) -> Result<usize, ApiError> {
     let now = state.clock.now();
     let retention_ms = i64::from(state.config.retention_days).saturating_mul(86_400_000);
@@ -23,20 +23,15 @@ pub async fn purge_expired_originals(state: &AppState) -> Result<usize, ApiError
         .ledger
         .originals_unused_since(cutoff, draft_cutoff, PURGE_BATCH_MAX)
         .await?;
-    let data_dir = state.config.data_dir.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut removed = 0;
-        for sha in hashes {
-            match blobs::remove(&data_dir, &sha) {
-                Ok(true) => removed += 1,
-                Ok(false) => {}
-                Err(e) => tracing::warn!("purging original {}: {e}", blobs::hex(&sha)),
-            }
+    let mut removed = 0;
+    for sha in hashes {
+        match state.originals.remove(sha).await {
+            Ok(true) => removed += 1,
+            Ok(false) => {}
+            Err(e) => tracing::warn!("purging original {}: {e}", blobs::hex(&sha)),
         }
-        removed
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("purge task: {e}")))
+    }
+    Ok(removed)
 }
 
 /// Runs [`purge_expired_originals`] every `interval` until aborted.

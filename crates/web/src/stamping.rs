@@ -206,11 +206,18 @@ async fn run(state: &AppState, order: StampOrder, begun: Stamping, receipt: Rece
             signing_time_unix,
         };
         let stamped = meterai_stamp::engine::stamp(&req, work_state.signer.as_ref()).map_err(StampFailure::Engine)?;
-        // Keep the original before posting, so a stamped document is always downloadable.
-        blobs::put(&work_state.config.data_dir, &stamped.input_sha256, &order.file, &id.to_string()).map_err(StampFailure::Blob)?;
-        Ok::<_, StampFailure>(stamped)
+        Ok::<_, StampFailure>((stamped, order.file))
     })
     .await;
+    // Keep the original before posting, so a stamped document is always downloadable.
+    let stamped = match stamped {
+        Ok(Ok((stamped, file))) => {
+            let kept = state.originals.put(stamped.input_sha256, file, id.to_string(), state.clock.now()).await;
+            Ok(kept.map(|()| stamped).map_err(StampFailure::Original))
+        }
+        Ok(Err(e)) => Ok(Err(e)),
+        Err(e) => Err(e),
+    };
     let stamped = match stamped {
         Ok(Ok(s)) => s,
         Ok(Err(StampFailure::Engine(e))) if e.is_refusal() => {
@@ -221,7 +228,7 @@ async fn run(state: &AppState, order: StampOrder, begun: Stamping, receipt: Rece
         other => {
             let detail = match other {
                 Ok(Err(StampFailure::Engine(e))) => format!("engine [{}]: {e}", e.code()),
-                Ok(Err(StampFailure::Blob(e))) => format!("keeping the original: {e}"),
+                Ok(Err(StampFailure::Original(e))) => format!("keeping the original: {e}"),
                 Err(e) => format!("stamping thread: {e}"),
                 Ok(Ok(_)) => String::new(),
             };
@@ -263,7 +270,7 @@ enum StampFailure {
     /// The engine refused or failed.
     Engine(meterai_stamp::StampError),
     /// The original could not be kept.
-    Blob(std::io::Error),
+    Original(crate::originals::OriginalsError),
 }
 
 /// Voids the reservation; returns whether the unit is back (voided now or earlier).
@@ -323,12 +330,11 @@ pub async fn stamped_document(state: &AppState, user_id: i64, id: TransferId) ->
     if downloadable_until(state, &stamping).is_some_and(|until| state.clock.now() > until) {
         return Err(expired);
     }
-    let data_dir = state.config.data_dir.clone();
-    let input_sha256 = stamping.input_sha256;
-    let original = tokio::task::spawn_blocking(move || blobs::get(&data_dir, &input_sha256))
+    let original = state
+        .originals
+        .get(stamping.input_sha256)
         .await
-        .map_err(|e| ApiError::internal(format!("reading blob: {e}")))?
-        .map_err(|e| ApiError::internal(format!("reading blob: {e}")))?
+        .map_err(|e| ApiError::internal(format!("reading the original: {e}")))?
         .ok_or(expired)?;
     let mut document = original;
     document.extend_from_slice(&tail);

@@ -89,17 +89,19 @@ pub async fn upload(State(state): State<AppState>, user: PortalUser, request: Re
             .next_id()
             .ok_or_else(|| ApiError::internal("no randomness for a draft id"))?;
         let input_sha256 = blobs::sha256(&upload.file);
-        let data_dir = state.config.data_dir.clone();
         let file = upload.file;
         let input_bytes = i64::try_from(file.len()).unwrap_or(i64::MAX);
-        let (page_count, width_pt, height_pt) = tokio::task::spawn_blocking(move || {
+        let (file, (page_count, width_pt, height_pt)) = tokio::task::spawn_blocking(move || {
             let geometry = page_geometry(&file, page)?;
-            blobs::put(&data_dir, &input_sha256, &file, &id.to_string())
-                .map_err(|e| ApiError::internal(format!("keeping the draft: {e}")))?;
-            Ok::<_, ApiError>(geometry)
+            Ok::<_, ApiError>((file, geometry))
         })
         .await
         .map_err(|e| ApiError::internal(format!("upload task: {e}")))??;
+        state
+            .originals
+            .put(input_sha256, file, id.to_string(), state.clock.now())
+            .await
+            .map_err(|e| ApiError::internal(format!("keeping the draft: {e}")))?;
         let draft = Draft {
             id,
             user_id: user.user.id,
@@ -140,11 +142,10 @@ async fn own_draft(state: &AppState, user: &PortalUser, id: &str) -> Result<Draf
 }
 
 async fn draft_bytes(state: &AppState, draft: &Draft) -> Result<Vec<u8>, ApiError> {
-    let data_dir = state.config.data_dir.clone();
-    let sha = draft.input_sha256;
-    tokio::task::spawn_blocking(move || blobs::get(&data_dir, &sha))
+    state
+        .originals
+        .get(draft.input_sha256)
         .await
-        .map_err(|e| ApiError::internal(format!("reading draft: {e}")))?
         .map_err(|e| ApiError::internal(format!("reading draft: {e}")))?
         .ok_or_else(|| ApiError::NotFound {
             code: "DRAFT_GONE",

@@ -1,0 +1,92 @@
+//! Where the originals of stamped documents (and portal drafts) are kept, by SHA-256: blob
+//! files in the data directory on SQLite (one node), rows of the database on PostgreSQL
+//! (several nodes: any node serves a download another node's stamping needs, and no node
+//! keeps state of its own). Every read is checked against the hash it was asked for.
+
+use std::path::PathBuf;
+
+use meterai_ledger::{Backend, Ledger, LedgerError};
+
+use crate::blobs;
+
+/// The store of originals.
+#[derive(Clone)]
+pub enum Originals {
+    /// Blob files under this data directory ([`blobs`]).
+    Files(PathBuf),
+    /// The `originals` table of this ledger's database.
+    Database(Ledger),
+}
+
+/// Why an original could not be kept or read.
+#[derive(Debug, thiserror::Error)]
+pub enum OriginalsError {
+    /// A blob file could not be written, read or deleted.
+    #[error("blob file: {0}")]
+    File(#[from] std::io::Error),
+    /// The database refused or failed.
+    #[error("database: {0}")]
+    Database(#[from] LedgerError),
+    /// What is kept under a hash is not what hashes to it (a damaged store).
+    #[error("original {0} does not match its hash")]
+    Mismatch(String),
+    /// The blocking task doing file I/O was lost.
+    #[error("file task: {0}")]
+    Task(String),
+}
+
+impl Originals {
+    /// The store a node on `ledger`'s backend uses.
+    pub fn for_backend(ledger: &Ledger, data_dir: PathBuf) -> Originals {
+        match ledger.store().backend() {
+            Backend::Sqlite => Originals::Files(data_dir),
+            Backend::Postgres => Originals::Database(ledger.clone()),
+        }
+    }
+
+    /// Keeps `bytes`, whose SHA-256 is `sha256`, durably (once per hash); `unique` tells
+    /// concurrent writers of one blob file apart.
+    pub async fn put(&self, sha256: [u8; 32], bytes: Vec<u8>, unique: String, ledger_now: meterai_core::Timestamp) -> Result<(), OriginalsError> {
+        match self {
+            Originals::Files(dir) => {
+                let dir = dir.clone();
+                tokio::task::spawn_blocking(move || blobs::put(&dir, &sha256, &bytes, &unique))
+                    .await
+                    .map_err(|e| OriginalsError::Task(e.to_string()))??;
+            }
+            Originals::Database(ledger) => ledger.keep_original(&sha256, &bytes, ledger_now).await?,
+        }
+        Ok(())
+    }
+
+    /// The original with this SHA-256; `None` when it is not (or no longer) kept.
+    pub async fn get(&self, sha256: [u8; 32]) -> Result<Option<Vec<u8>>, OriginalsError> {
+        let kept = match self {
+            Originals::Files(dir) => {
+                let dir = dir.clone();
+                return tokio::task::spawn_blocking(move || blobs::get(&dir, &sha256))
+                    .await
+                    .map_err(|e| OriginalsError::Task(e.to_string()))?
+                    .map_err(OriginalsError::from);
+            }
+            Originals::Database(ledger) => ledger.original(&sha256).await?,
+        };
+        match kept {
+            Some(bytes) if blobs::sha256(&bytes) != sha256 => Err(OriginalsError::Mismatch(blobs::hex(&sha256))),
+            other => Ok(other),
+        }
+    }
+
+    /// Deletes the original with this SHA-256; `false` when it was not kept.
+    pub async fn remove(&self, sha256: [u8; 32]) -> Result<bool, OriginalsError> {
+        match self {
+            Originals::Files(dir) => {
+                let dir = dir.clone();
+                Ok(tokio::task::spawn_blocking(move || blobs::remove(&dir, &sha256))
+                    .await
+                    .map_err(|e| OriginalsError::Task(e.to_string()))??)
+            }
+            Originals::Database(ledger) => Ok(ledger.remove_original(&sha256).await?),
+        }
+    }
+}
