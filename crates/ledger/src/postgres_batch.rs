@@ -46,8 +46,11 @@ use crate::types::{Balance, TransferId};
 pub(crate) const EXPECT_ROWS_FUNCTION: &str = "CREATE FUNCTION pg_temp.meterai_expect_rows(written BIGINT, expected BIGINT) \
      RETURNS BIGINT LANGUAGE plpgsql VOLATILE AS $$ BEGIN \
      IF written IS DISTINCT FROM expected THEN \
-     RAISE EXCEPTION 'short write: % of % rows, a concurrent writer won', written, expected USING ERRCODE = '40001'; \
+     RAISE EXCEPTION 'short write: % of % rows written, a concurrent writer won', written, expected USING ERRCODE = '40001'; \
      END IF; RETURN written; END $$";
+
+/// How the message [`EXPECT_ROWS_FUNCTION`] raises begins.
+const SHORT_WRITE_MESSAGE: &str = "short write: ";
 
 /// Finds the stampings recorded under (owner, Idempotency-Key) pairs: `$1` owners, `$2` keys.
 const STAMPING_KEYS_SQL: &str = "SELECT s.user_id, s.idempotency_key, s.id FROM stampings s \
@@ -197,8 +200,23 @@ async fn write(conn: &mut PgConnection, writes: &WriteSet) -> Result<(), StoreEr
         return Ok(());
     }
     let (sql, arguments) = write_statement(writes)?;
-    sqlx::query_with(sqlx::AssertSqlSafe(sql), arguments).execute(&mut *conn).await?;
-    Ok(())
+    match sqlx::query_with(sqlx::AssertSqlSafe(sql), arguments).execute(&mut *conn).await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(lost_race(e)),
+    }
+}
+
+/// A write statement's error as the writer sees it: the mismatch [`EXPECT_ROWS_FUNCTION`]
+/// raises is a lost race, reported as [`StoreError::Contention`] like SQLite's short write
+/// ([`crate::batch::short_write`]), so both backends tell it the same way; anything else
+/// stays a database error.
+fn lost_race(error: sqlx::Error) -> StoreError {
+    match &error {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("40001") && db.message().starts_with(SHORT_WRITE_MESSAGE) => {
+            StoreError::Contention(db.message().to_string())
+        }
+        _ => StoreError::from(error),
+    }
 }
 
 /// One statement for every write of the batch: each write a CTE over its columns bound as
@@ -315,6 +333,21 @@ mod tests {
         let explain = format!("PREPARE keys AS {STAMPING_KEYS_SQL}; EXPLAIN EXECUTE keys(ARRAY[1], ARRAY['key-7'])");
         let plan = in_writer_session(setup, &explain).await;
         assert!(plan.contains("stampings_user_id_idempotency_key_key"), "{plan}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_short_write_is_reported_as_contention_like_sqlites_and_other_errors_are_not() {
+        let base = std::env::var("METERAI_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let mut conn = PgConnection::connect(&base).await.expect("PostgreSQL is required for the tests");
+        prepare_writer_session(&mut conn).await.unwrap();
+        let short = sqlx::query("SELECT pg_temp.meterai_expect_rows(1, 2)").execute(&mut conn).await.unwrap_err();
+        assert!(matches!(lost_race(short), StoreError::Contention(m) if m.contains("1 of 2 rows")));
+        let other = sqlx::query("SELECT 1 / 0").execute(&mut conn).await.unwrap_err();
+        assert!(matches!(lost_race(other), StoreError::Database(_)));
+        let written = sqlx::query("SELECT pg_temp.meterai_expect_rows(2, 2)").fetch_one(&mut conn).await.unwrap();
+        assert_eq!(written.try_get::<i64, _>(0).unwrap(), 2);
+        conn.close().await.ok();
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
