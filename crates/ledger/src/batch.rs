@@ -618,6 +618,8 @@ pub(crate) struct Wanted {
     pub pending_ids: Vec<String>,
     /// The (owner, Idempotency-Key) of every stamping the batch begins.
     pub stamping_keys: Vec<StampingKey>,
+    /// The accounts the operations name themselves ([`named_accounts`]), ascending.
+    pub named_accounts: Vec<i64>,
 }
 
 pub(crate) fn wanted(ops: &[Op]) -> Wanted {
@@ -635,6 +637,7 @@ pub(crate) fn wanted(ops: &[Op]) -> Wanted {
         ids: ids.into_iter().collect(),
         pending_ids: pending_ids.into_iter().collect(),
         stamping_keys: stamping_keys.into_iter().collect(),
+        named_accounts: named_accounts(ops).into_iter().collect(),
     }
 }
 

@@ -32,7 +32,7 @@ use sqlx::{Arguments, PgConnection, PgPool, Row};
 
 use crate::batch::{
     BatchContext, Done, ENTRY_COLUMNS, Entry, Op, Read, Ty, Wanted, WriteSet, apply_ops, entry_from_row, entry_select,
-    expected_rows, named_accounts, wanted,
+    expected_rows, wanted,
 };
 use crate::error::{LedgerError, StoreError};
 use crate::rows::{ACCOUNT_COLUMNS, ACCOUNT_COLUMN_COUNT, Cells, ColumnsFrom, Val, balance_from_row, transfer_id_from};
@@ -126,7 +126,7 @@ pub(crate) async fn commit(
     let at_most = ops.iter().filter(|op| matches!(op, Op::Reserve(_) | Op::BeginStamping(..))).count();
     serials.ensure(&mut conn, i64::try_from(at_most).unwrap_or(i64::MAX)).await?;
     let want = wanted(ops);
-    let (entries, balances) = read_entries_and_accounts(&mut conn, &want, ops).await?;
+    let (entries, balances) = read_entries_and_accounts(&mut conn, &want).await?;
     let mut stamping_keys = HashMap::new();
     // Planned at every execution, not once per connection. The generic plan a writer's
     // session made early in a database's life was seen (auto_explain, HTTP benchmark on a
@@ -157,7 +157,6 @@ pub(crate) async fn commit(
 async fn read_entries_and_accounts(
     conn: &mut PgConnection,
     want: &Wanted,
-    ops: &[Op],
 ) -> Result<(HashMap<TransferId, Entry>, Vec<Balance>), StoreError> {
     // The same text for every batch: built once, prepared once per connection.
     static SQL: LazyLock<String> = LazyLock::new(|| {
@@ -173,10 +172,9 @@ async fn read_entries_and_accounts(
             entries = entry_select(),
         )
     });
-    let named: Vec<i64> = named_accounts(ops).into_iter().collect();
     let rows = sqlx::query(sqlx::AssertSqlSafe(SQL.as_str()))
         .bind(&want.ids)
-        .bind(&named)
+        .bind(&want.named_accounts)
         .bind(&want.pending_ids)
         .fetch_all(&mut *conn)
         .await?;
