@@ -8,7 +8,7 @@ use sqlx::Row;
 use crate::batch::check_text;
 use crate::error::{LedgerError, StoreError};
 use crate::ledger::Ledger;
-use crate::rows::transfer_id_from;
+use crate::rows::{sha256s_from, transfer_id_from};
 use crate::store::{hex, unhex32};
 use crate::types::TransferId;
 
@@ -60,20 +60,48 @@ impl Ledger {
         Ok(())
     }
 
-    /// Deletes the user's drafts created before `cutoff` (expired ones; their originals may be
-    /// shared with stampings and stay).
-    pub async fn delete_drafts_before(
-        &self,
-        user_id: i64,
-        cutoff: Timestamp,
-    ) -> Result<u64, LedgerError> {
-        let done = sqlx::query("DELETE FROM drafts WHERE user_id = $1 AND created_at < $2")
-            .bind(user_id)
+    /// SHA-256s of originals that only drafts created before `cutoff` (expired ones) used: no
+    /// stamping has that original and no draft since `cutoff` does, so it may go. At most
+    /// `limit`; across all users, since originals are shared by content.
+    pub async fn expired_draft_originals(&self, cutoff: Timestamp, limit: i64) -> Result<Vec<[u8; 32]>, LedgerError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT d.input_sha256 FROM drafts d WHERE d.created_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM stampings s WHERE s.input_sha256 = d.input_sha256) \
+             AND NOT EXISTS (SELECT 1 FROM drafts l WHERE l.input_sha256 = d.input_sha256 AND l.created_at >= $1) \
+             LIMIT $2",
+        )
+        .bind(cutoff.0)
+        .bind(limit)
+        .fetch_all(self.store.pool())
+        .await?;
+        Ok(sha256s_from(&rows, "drafts")?)
+    }
+
+    /// Deletes the drafts created before `cutoff` (expired ones) whose original is `sha256`:
+    /// once that original is gone, or when a stamping keeps it (then the stamping's retention
+    /// decides when it goes).
+    pub async fn delete_expired_drafts_of(&self, cutoff: Timestamp, sha256: &[u8; 32]) -> Result<u64, LedgerError> {
+        let done = sqlx::query("DELETE FROM drafts WHERE created_at < $1 AND input_sha256 = $2")
             .bind(cutoff.0)
+            .bind(hex(sha256))
             .execute(self.store.pool())
             .await?
             .rows_affected();
         Ok(done)
+    }
+
+    /// SHA-256s of the originals of drafts created before `cutoff` (expired ones) that a
+    /// stamping keeps: those drafts may go, their originals stay. At most `limit`.
+    pub async fn expired_drafts_of_stamped_originals(&self, cutoff: Timestamp, limit: i64) -> Result<Vec<[u8; 32]>, LedgerError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT d.input_sha256 FROM drafts d WHERE d.created_at < $1 \
+             AND EXISTS (SELECT 1 FROM stampings s WHERE s.input_sha256 = d.input_sha256) LIMIT $2",
+        )
+        .bind(cutoff.0)
+        .bind(limit)
+        .fetch_all(self.store.pool())
+        .await?;
+        Ok(sha256s_from(&rows, "drafts")?)
     }
 
     /// The user's draft with this id (another user's is `None`).

@@ -80,6 +80,16 @@ impl Cells for rusqlite::Row<'_> {
     }
 }
 
+/// The SHA-256s (lowercase hex) in the first column of `rows`, read from `record`.
+pub(crate) fn sha256s_from(rows: &[sqlx::any::AnyRow], record: &str) -> Result<Vec<[u8; 32]>, StoreError> {
+    rows.iter()
+        .map(|row| {
+            let text: String = row.try_get(0)?;
+            unhex32(&text).ok_or_else(|| StoreError::corrupt(record, format!("bad SHA-256 {text:?}")))
+        })
+        .collect()
+}
+
 pub(crate) fn transfer_id_from(text: &str, record: &str) -> Result<TransferId, StoreError> {
     TransferId::parse(text).ok_or_else(|| StoreError::corrupt(record, format!("bad transfer id {text:?}")))
 }

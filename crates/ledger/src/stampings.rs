@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 use crate::batch::{Done, Op, StampingBegun, check_text, refusal_code};
 use crate::error::{LedgerError, StoreError};
 use crate::ledger::Ledger;
-use crate::rows::transfer_id_from;
+use crate::rows::{sha256s_from, transfer_id_from};
 use crate::store::{hex, unhex32};
 use crate::types::{AccountId, Receipt, Reserve, TransferId};
 
@@ -408,12 +408,7 @@ impl Ledger {
         .bind(limit)
         .fetch_all(self.store.pool())
         .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let text: String = row.try_get(0)?;
-            out.push(unhex32(&text).ok_or_else(|| StoreError::corrupt("stampings", "bad input_sha256"))?);
-        }
-        Ok(out)
+        Ok(sha256s_from(&rows, "stampings")?)
     }
 
     /// The user's latest stamped stamping of the original with this SHA-256: re-uploading an

@@ -12,8 +12,8 @@ use crate::error::ApiError;
 /// Originals one purge pass deletes at most (the next pass continues).
 pub const PURGE_BATCH_MAX: i64 = 1_000;
 
-/// Deletes the originals no stamping needs within the retention period and no live draft uses;
-/// returns how many went.
+/// Deletes the originals no stamping needs within the retention period and no live draft uses,
+/// and the drafts past their day; returns how many originals went.
 pub async fn purge_expired_originals(state: &AppState) -> Result<usize, ApiError> {
     let now = state.clock.now();
     let retention_ms = i64::from(state.config.retention_days).saturating_mul(86_400_000);
@@ -25,13 +25,33 @@ pub async fn purge_expired_originals(state: &AppState) -> Result<usize, ApiError
         .await?;
     let mut removed = 0;
     for sha in hashes {
-        match state.originals.remove(sha).await {
-            Ok(true) => removed += 1,
-            Ok(false) => {}
-            Err(e) => tracing::warn!("purging original {}: {e}", blobs::hex(&sha)),
+        removed += usize::from(remove(state, sha).await == Some(true));
+    }
+    // Drafts past their day: an original only they used goes with them (it would otherwise
+    // stay forever: no stamping ever names it); a draft whose original a stamping keeps just
+    // goes. A draft row goes only once its original is gone, so a failed removal is retried.
+    for sha in state.ledger.expired_draft_originals(draft_cutoff, PURGE_BATCH_MAX).await? {
+        if let Some(now_gone) = remove(state, sha).await {
+            removed += usize::from(now_gone);
+            state.ledger.delete_expired_drafts_of(draft_cutoff, &sha).await?;
         }
     }
+    for sha in state.ledger.expired_drafts_of_stamped_originals(draft_cutoff, PURGE_BATCH_MAX).await? {
+        state.ledger.delete_expired_drafts_of(draft_cutoff, &sha).await?;
+    }
     Ok(removed)
+}
+
+/// Removes one original: `Some(true)` when this removed it, `Some(false)` when it was not
+/// kept, `None` when the removal failed (logged; the next pass retries).
+async fn remove(state: &AppState, sha: [u8; 32]) -> Option<bool> {
+    match state.originals.remove(sha).await {
+        Ok(removed) => Some(removed),
+        Err(e) => {
+            tracing::warn!("purging original {}: {e}", blobs::hex(&sha));
+            None
+        }
+    }
 }
 
 /// Runs [`purge_expired_originals`] every `interval` until aborted.

@@ -17,6 +17,7 @@ on_both_backends!(
     the_stamp_journey_uploads_previews_stamps_and_the_download_verifies,
     a_refused_placement_fails_and_the_result_page_says_the_quota_is_back,
     history_filters_and_pages_and_after_retention_the_original_gives_the_document_back,
+    an_upload_left_as_a_draft_goes_with_its_original_after_a_day_and_a_stamped_upload_keeps_its_original,
     another_users_drafts_previews_stampings_documents_and_keys_are_404,
     bad_uploads_get_clear_codes_and_consume_no_quota,
     api_keys_are_created_once_and_revoked_on_the_page,
@@ -283,6 +284,39 @@ async fn a_refused_placement_fails_and_the_result_page_says_the_quota_is_back(ba
     assert_eq!(between(&dashboard, "id=\"quota-available\" class=\"big\">", "<"), "1", "the quota is already back");
     let download = b.get(&format!("/stampings/{id}/document")).await;
     assert_eq!(download.status, 404);
+    assert_audit_clean(&app).await;
+    app.stop().await;
+}
+
+async fn an_upload_left_as_a_draft_goes_with_its_original_after_a_day_and_a_stamped_upload_keeps_its_original(backend: Backend) {
+    let clock = Arc::new(ManualClock::new(Timestamp(1_780_000_000_000)));
+    let app = spawn_app_with_clock(backend, meterai_web::UPLOAD_BYTES_MAX, clock.clone()).await;
+    let mut b = logged_in(&app, "dewi@example.id", 5).await;
+    let letter = corpus(CORPUS_FILE);
+    let mut left = letter.clone();
+    left.extend_from_slice(b"\n% uploaded, never stamped\n");
+    let left_draft = b.upload(&left, "left.pdf").await;
+    let stamped_draft = b.upload(&letter, CORPUS_FILE).await;
+    let stamped = b.confirm(&stamped_draft, "300", "100").await;
+    let kept = |pdf: &[u8]| {
+        let (state, sha) = (app.state.clone(), meterai_web::blobs::sha256(pdf));
+        async move { state.originals.get(sha).await.expect("read").is_some() }
+    };
+    let purge = || meterai_web::retention::purge_expired_originals(&app.state);
+    assert_eq!(purge().await.expect("purge"), 0, "a draft of today stays");
+    assert!(kept(&left).await && kept(&letter).await);
+
+    clock.advance(meterai_web::portal::stamp::DRAFT_TTL_MS + 1_000);
+    assert_eq!(purge().await.expect("purge"), 1, "only the original no stamping keeps");
+    assert!(!kept(&left).await, "the upload left as a draft is gone with its draft");
+    assert!(kept(&letter).await, "the stamped document's original stays for its retention period");
+    assert_eq!(b.login("dewi@example.id", PASSWORD).await.status, 303);
+    assert_eq!(b.get(&format!("/stamp/{left_draft}")).await.status, 404);
+    assert_eq!(b.get(&format!("/stamp/{stamped_draft}")).await.status, 404, "an expired draft goes even when its original stays");
+    let download = b.get(&format!("/stampings/{stamped}/document")).await;
+    assert_eq!(download.status, 200);
+    assert!(download.bytes.starts_with(&letter));
+    assert_eq!(purge().await.expect("purge"), 0, "nothing left to purge");
     assert_audit_clean(&app).await;
     app.stop().await;
 }

@@ -25,7 +25,8 @@ use crate::stamping::{StampOrder, Submitted, parse_doc_type, parse_page};
 use crate::upload::read_upload;
 
 /// How long an uploaded draft can be placed and stamped, in milliseconds (a day): older drafts
-/// are deleted when the user uploads again.
+/// answer 410 `DRAFT_EXPIRED` until the retention pass deletes them, with their originals when
+/// no stamping keeps those ([`crate::retention`]).
 pub const DRAFT_TTL_MS: i64 = 86_400_000;
 /// Same bounds as the engine: a /UserUnit outside this range is ignored.
 const USER_UNIT_RANGE: std::ops::RangeInclusive<f64> = 0.01..=1000.0;
@@ -114,10 +115,7 @@ pub async fn upload(State(state): State<AppState>, user: PortalUser, request: Re
             height_pt,
             created_at: state.clock.now(),
         };
-        state
-            .ledger
-            .delete_drafts_before(user.user.id, draft.created_at.plus_millis(-DRAFT_TTL_MS))
-            .await?;
+        // Expired drafts (and originals only they used) go in the retention pass.
         state.ledger.create_draft(&draft).await?;
         Ok(Redirect::to(&format!("/stamp/{id}")).into_response())
     }
