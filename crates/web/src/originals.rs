@@ -45,8 +45,9 @@ impl Originals {
     }
 
     /// Keeps `bytes`, whose SHA-256 is `sha256`, durably (once per hash); `unique` tells
-    /// concurrent writers of one blob file apart.
-    pub async fn put(&self, sha256: [u8; 32], bytes: Vec<u8>, unique: String, ledger_now: meterai_core::Timestamp) -> Result<(), OriginalsError> {
+    /// concurrent writers of one blob file apart, `now` (the ledger's clock) is recorded with a
+    /// row.
+    pub async fn put(&self, sha256: [u8; 32], bytes: Vec<u8>, unique: String, now: meterai_core::Timestamp) -> Result<(), OriginalsError> {
         match self {
             Originals::Files(dir) => {
                 let dir = dir.clone();
@@ -54,7 +55,7 @@ impl Originals {
                     .await
                     .map_err(|e| OriginalsError::Task(e.to_string()))??;
             }
-            Originals::Database(ledger) => ledger.keep_original(&sha256, &bytes, ledger_now).await?,
+            Originals::Database(ledger) => ledger.keep_original(&sha256, &bytes, now).await?,
         }
         Ok(())
     }
