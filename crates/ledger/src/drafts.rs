@@ -60,26 +60,31 @@ impl Ledger {
         Ok(())
     }
 
-    /// SHA-256s of originals that only drafts created before `cutoff` (expired ones) used: no
-    /// stamping has that original and no draft since `cutoff` does, so it may go. At most
-    /// `limit`; across all users, since originals are shared by content.
-    pub async fn expired_draft_originals(&self, cutoff: Timestamp, limit: i64) -> Result<Vec<[u8; 32]>, LedgerError> {
+    /// The originals of drafts created before `cutoff` (expired ones), each once, with whether
+    /// something else still needs it: a stamping of that original (its retention decides) or a
+    /// draft since `cutoff`. At most `limit`; across all users, since originals are shared by
+    /// content.
+    pub async fn expired_drafts(&self, cutoff: Timestamp, limit: i64) -> Result<Vec<([u8; 32], bool)>, LedgerError> {
         let rows = sqlx::query(
-            "SELECT DISTINCT d.input_sha256 FROM drafts d WHERE d.created_at < $1 \
-             AND NOT EXISTS (SELECT 1 FROM stampings s WHERE s.input_sha256 = d.input_sha256) \
-             AND NOT EXISTS (SELECT 1 FROM drafts l WHERE l.input_sha256 = d.input_sha256 AND l.created_at >= $1) \
-             LIMIT $2",
+            "SELECT d.input_sha256, \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM stampings s WHERE s.input_sha256 = d.input_sha256) \
+               OR EXISTS (SELECT 1 FROM drafts l WHERE l.input_sha256 = d.input_sha256 AND l.created_at >= $1) \
+             THEN 1 ELSE 0 END AS BIGINT) \
+             FROM (SELECT DISTINCT input_sha256 FROM drafts WHERE created_at < $1 LIMIT $2) d",
         )
         .bind(cutoff.0)
         .bind(limit)
         .fetch_all(self.store.pool())
         .await?;
-        Ok(sha256s_from(&rows, "drafts")?)
+        let hashes = sha256s_from(&rows, "drafts")?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (sha, row) in hashes.into_iter().zip(&rows) {
+            out.push((sha, row.try_get::<i64, _>(1).map_err(StoreError::from)? != 0));
+        }
+        Ok(out)
     }
 
-    /// Deletes the drafts created before `cutoff` (expired ones) whose original is `sha256`:
-    /// once that original is gone, or when a stamping keeps it (then the stamping's retention
-    /// decides when it goes).
+    /// Deletes the drafts created before `cutoff` (expired ones) whose original is `sha256`.
     pub async fn delete_expired_drafts_of(&self, cutoff: Timestamp, sha256: &[u8; 32]) -> Result<u64, LedgerError> {
         let done = sqlx::query("DELETE FROM drafts WHERE created_at < $1 AND input_sha256 = $2")
             .bind(cutoff.0)
@@ -88,20 +93,6 @@ impl Ledger {
             .await?
             .rows_affected();
         Ok(done)
-    }
-
-    /// SHA-256s of the originals of drafts created before `cutoff` (expired ones) that a
-    /// stamping keeps: those drafts may go, their originals stay. At most `limit`.
-    pub async fn expired_drafts_of_stamped_originals(&self, cutoff: Timestamp, limit: i64) -> Result<Vec<[u8; 32]>, LedgerError> {
-        let rows = sqlx::query(
-            "SELECT DISTINCT d.input_sha256 FROM drafts d WHERE d.created_at < $1 \
-             AND EXISTS (SELECT 1 FROM stampings s WHERE s.input_sha256 = d.input_sha256) LIMIT $2",
-        )
-        .bind(cutoff.0)
-        .bind(limit)
-        .fetch_all(self.store.pool())
-        .await?;
-        Ok(sha256s_from(&rows, "drafts")?)
     }
 
     /// The user's draft with this id (another user's is `None`).

@@ -27,16 +27,14 @@ pub async fn purge_expired_originals(state: &AppState) -> Result<usize, ApiError
     for sha in hashes {
         removed += usize::from(remove(state, sha).await == Some(true));
     }
-    // Drafts past their day: an original only they used goes with them (it would otherwise
-    // stay forever: no stamping ever names it); a draft whose original a stamping keeps just
-    // goes. A draft row goes only once its original is gone, so a failed removal is retried.
-    for sha in state.ledger.expired_draft_originals(draft_cutoff, PURGE_BATCH_MAX).await? {
-        if let Some(now_gone) = remove(state, sha).await {
-            removed += usize::from(now_gone);
-            state.ledger.delete_expired_drafts_of(draft_cutoff, &sha).await?;
+    // Drafts past their day go, and with them an original nothing else needs (no stamping
+    // ever names it: it would otherwise stay forever). A draft goes only once such an
+    // original is gone, so a failed removal is retried at the next pass.
+    for (sha, still_needed) in state.ledger.expired_drafts(draft_cutoff, PURGE_BATCH_MAX).await? {
+        if !still_needed {
+            let Some(removed_now) = remove(state, sha).await else { continue };
+            removed += usize::from(removed_now);
         }
-    }
-    for sha in state.ledger.expired_drafts_of_stamped_originals(draft_cutoff, PURGE_BATCH_MAX).await? {
         state.ledger.delete_expired_drafts_of(draft_cutoff, &sha).await?;
     }
     Ok(removed)
