@@ -224,6 +224,9 @@ fn section(opts: &Options, origin: &str, rows: &[Row], load_start: &str, load_en
     let _ = writeln!(s, "Command: `cargo build --release && cargo run --release -p meterai-bench -- http {}`  ", opts.args.join(" "));
     let _ = writeln!(s, "Date: {}  ", report::date_utc());
     let _ = writeln!(s, "Machine: {} ({} cores by `nproc`); load average at start: {load_start}; at end: {load_end}  ", report::cpu_model(), report::cores());
+    if opts.backends.contains(&Backend::Postgres) {
+        let _ = writeln!(s, "PostgreSQL: the machine's server as configured, `max_wal_size` {}  ", server::postgres_max_wal_size());
+    }
     let _ = writeln!(
         s,
         "The server is the release binary in its own process (`meterai serve`, one node); the load generator (one thread, reqwest, HTTP/1.1 keep-alive) and the engine anchor run in the bench process on the same machine. Input: {origin} with a comment line of its own appended per request (every upload is a distinct original the server keeps: a blob file, fsynced, on SQLite; a row of its database on PostgreSQL), multipart POST /api/v1/stampings with an API key and a fresh Idempotency-Key per request, answered only after record+reserve -> stamp -> keep the original -> post. {} s per run.\n",

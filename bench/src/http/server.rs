@@ -180,6 +180,16 @@ fn run_meterai(exe: &Path, storage_args: &[String], args: &[&str]) -> Result<Str
     }
 }
 
+/// PostgreSQL's `max_wal_size` (it decides how often the originals' WAL starts a checkpoint:
+/// the report names it), or why it could not be read.
+pub fn postgres_max_wal_size() -> String {
+    match Command::new("psql").args([POSTGRES_ADMIN_URL, "-Atc", "SHOW max_wal_size"]).output() {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        Ok(out) => format!("unknown ({})", String::from_utf8_lossy(&out.stderr).trim()),
+        Err(e) => format!("unknown (psql: {e})"),
+    }
+}
+
 fn psql(sql: &str) -> Result<(), String> {
     let out = Command::new("psql").args([POSTGRES_ADMIN_URL, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql]).output().map_err(|e| format!("running psql: {e}"))?;
     if out.status.success() { Ok(()) } else { Err(format!("psql {sql:?}: {}", String::from_utf8_lossy(&out.stderr))) }
