@@ -10,6 +10,7 @@ on_both_backends!(
     health_readiness_and_metrics_answer,
     a_corpus_pdf_is_stamped_downloaded_and_verified_with_its_serial_stamped,
     a_non_pdf_is_refused_with_not_pdf_and_the_quota_is_back,
+    when_the_original_cannot_be_kept_the_stamping_fails_with_its_unit_back_and_works_once_it_can,
     a_replay_returns_the_same_stamping_and_a_changed_request_under_the_key_is_409,
     another_users_stamping_and_document_are_404_and_no_key_is_401,
     a_mistyped_serial_is_400_and_an_unknown_one_is_404,
@@ -116,6 +117,51 @@ async fn a_non_pdf_is_refused_with_not_pdf_and_the_quota_is_back(backend: Backen
     assert_eq!(body["stamping"]["status"], "failed");
     assert_eq!(body["stamping"]["quota_returned"], true);
     assert_eq!(app.quota(&key).await, (1, 0, 0));
+    assert_audit_clean(&app).await;
+    app.stop().await;
+}
+
+/// Makes keeping originals fail (`refuse`) or work again, the way each backend's store can
+/// fail: a file where SQLite's blob directory goes, a table that refuses rows on PostgreSQL.
+async fn refuse_originals(app: &TestApp, backend: Backend, refuse: bool) {
+    match backend {
+        Backend::Sqlite => {
+            let blobs = app.dir.path().join(meterai_web::blobs::BLOBS_DIR);
+            if refuse {
+                std::fs::write(&blobs, b"a file, not the blob directory").expect("block the blob directory");
+            } else {
+                std::fs::remove_file(&blobs).expect("unblock");
+            }
+        }
+        Backend::Postgres => {
+            use sqlx::Connection;
+            sqlx::any::install_default_drivers();
+            let mut conn = sqlx::AnyConnection::connect(&app.location).await.expect("connect");
+            let sql = if refuse {
+                "ALTER TABLE originals ADD CONSTRAINT refuse_every_row CHECK (false) NOT VALID"
+            } else {
+                "ALTER TABLE originals DROP CONSTRAINT refuse_every_row"
+            };
+            sqlx::raw_sql(sql).execute(&mut conn).await.expect("alter originals");
+        }
+    }
+}
+
+async fn when_the_original_cannot_be_kept_the_stamping_fails_with_its_unit_back_and_works_once_it_can(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, key) = app.user_with_key("owner@example.id", 1).await;
+    refuse_originals(&app, backend, true).await;
+    let failed = app.stamp(&key, "keep-1", &StampForm::corpus_letter()).await;
+    assert_eq!(failed.status(), 500, "a stamp whose original cannot be kept is not handed out");
+    assert_eq!(error_code(&json(failed).await), "INTERNAL");
+    assert_eq!(app.quota(&key).await, (1, 0, 0), "the unit is back at once");
+    let listed: serde_json::Value = app.get_with(&key, "/api/v1/stampings").await.json().await.expect("list");
+    let stamping = &listed["stampings"][0];
+    assert_eq!((stamping["status"].as_str(), stamping["quota_returned"].as_bool()), (Some("failed"), Some(true)), "{listed}");
+    refuse_originals(&app, backend, false).await;
+    let stamped = app.stamp(&key, "keep-2", &StampForm::corpus_letter()).await;
+    assert_eq!(stamped.status(), 201);
+    assert_eq!(app.quota(&key).await, (0, 0, 1));
     assert_audit_clean(&app).await;
     app.stop().await;
 }
