@@ -61,18 +61,21 @@ impl Ledger {
     }
 
     /// The originals of drafts created before `cutoff` (expired ones), each once, with whether
-    /// something else still needs it: a stamping of that original (its retention decides) or a
-    /// draft since `cutoff`. At most `limit`; across all users, since originals are shared by
+    /// something else still needs it: a stamping of that original within its retention period
+    /// (unfinished, or finished since `retention_cutoff`: its retention decides) or a draft
+    /// since `cutoff`. At most `limit`; across all users, since originals are shared by
     /// content.
-    pub async fn expired_drafts(&self, cutoff: Timestamp, limit: i64) -> Result<Vec<([u8; 32], bool)>, LedgerError> {
+    pub async fn expired_drafts(&self, cutoff: Timestamp, retention_cutoff: Timestamp, limit: i64) -> Result<Vec<([u8; 32], bool)>, LedgerError> {
         let rows = sqlx::query(
             "SELECT d.input_sha256, \
-             CAST(CASE WHEN EXISTS (SELECT 1 FROM stampings s WHERE s.input_sha256 = d.input_sha256) \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM stampings s WHERE s.input_sha256 = d.input_sha256 \
+                                    AND (s.finished_at IS NULL OR s.finished_at >= $2)) \
                OR EXISTS (SELECT 1 FROM drafts l WHERE l.input_sha256 = d.input_sha256 AND l.created_at >= $1) \
              THEN 1 ELSE 0 END AS BIGINT) \
-             FROM (SELECT DISTINCT input_sha256 FROM drafts WHERE created_at < $1 LIMIT $2) d",
+             FROM (SELECT DISTINCT input_sha256 FROM drafts WHERE created_at < $1 LIMIT $3) d",
         )
         .bind(cutoff.0)
+        .bind(retention_cutoff.0)
         .bind(limit)
         .fetch_all(self.store.pool())
         .await?;

@@ -209,6 +209,10 @@ fn stamping_from_row(row: &AnyRow) -> Result<Stamping, StoreError> {
     })
 }
 
+/// The `settings` row holding where the retention pass of originals has got to (a time in
+/// milliseconds, as text): see [`Ledger::originals_unused_since`].
+const PURGE_WATERMARK_SETTING: &str = "originals_purged_before";
+
 impl Ledger {
     /// Records a stamping and reserves its unit and serial number in one transaction (the
     /// reservation's id is the stamping's, `timeout_ms` its timeout, `quota_account` the
@@ -392,23 +396,59 @@ impl Ledger {
         rows.iter().map(|r| stamping_from_row(r).map_err(LedgerError::from)).collect()
     }
 
-    /// SHA-256s of originals no stamping has needed since `cutoff` (every stamping of them
-    /// finished before it) and no draft uploaded since `draft_cutoff`: their originals may go.
-    /// Across all users, since originals are shared by content.
-    pub async fn originals_unused_since(&self, cutoff: Timestamp, draft_cutoff: Timestamp, limit: i64) -> Result<Vec<[u8; 32]>, LedgerError> {
+    /// The next SHA-256s of originals no stamping has needed since `cutoff` (every stamping of
+    /// them finished before it) and no draft uploaded since `draft_cutoff`: their originals may
+    /// go. Across all users, since originals are shared by content.
+    ///
+    /// A pass goes through the stampings in the order they finished, from where the last pass
+    /// that called [`Ledger::purged_originals_before`] left off, so the stampings of
+    /// originals already purged are not found again (they were, and once more than `limit` of
+    /// them had accumulated no pass found anything new). A stamping passed over because its
+    /// original was still needed is not revisited: what needed it (a later stamping of that
+    /// original, a draft) decides when it goes. Returns the hashes and where the next pass
+    /// starts.
+    pub async fn originals_unused_since(&self, cutoff: Timestamp, draft_cutoff: Timestamp, limit: i64) -> Result<(Vec<[u8; 32]>, Timestamp), LedgerError> {
+        let from: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
+            .bind(PURGE_WATERMARK_SETTING)
+            .fetch_optional(self.store.pool())
+            .await?;
+        let from = from.and_then(|v| v.parse::<i64>().ok()).unwrap_or(i64::MIN);
         let rows = sqlx::query(
-            "SELECT DISTINCT s.input_sha256 FROM stampings s WHERE s.finished_at < $1 \
+            "SELECT s.input_sha256, s.finished_at FROM stampings s WHERE s.finished_at >= $1 AND s.finished_at < $2 \
              AND NOT EXISTS (SELECT 1 FROM stampings t WHERE t.input_sha256 = s.input_sha256 \
-                             AND (t.finished_at IS NULL OR t.finished_at >= $1)) \
-             AND NOT EXISTS (SELECT 1 FROM drafts d WHERE d.input_sha256 = s.input_sha256 AND d.created_at >= $2) \
-             LIMIT $3",
+                             AND (t.finished_at IS NULL OR t.finished_at >= $2)) \
+             AND NOT EXISTS (SELECT 1 FROM drafts d WHERE d.input_sha256 = s.input_sha256 AND d.created_at >= $3) \
+             ORDER BY s.finished_at LIMIT $4",
         )
+        .bind(from)
         .bind(cutoff.0)
         .bind(draft_cutoff.0)
         .bind(limit)
         .fetch_all(self.store.pool())
         .await?;
-        Ok(sha256s_from(&rows, "stampings")?)
+        let finished: Vec<i64> = rows.iter().map(|r| r.try_get::<i64, _>(1)).collect::<Result<_, _>>().map_err(StoreError::from)?;
+        let next = match (finished.first(), finished.last()) {
+            // A full page: the rest starts at its last time (rows of that same millisecond are
+            // seen again; removing an original twice is harmless). A page all of one
+            // millisecond moves past it, or the pass would find the same page forever.
+            (Some(&first), Some(&last)) if i64::try_from(rows.len()).unwrap_or(i64::MAX) >= limit => {
+                Timestamp(if first == last { last.saturating_add(1) } else { last })
+            }
+            // Everything finished before `cutoff` has been looked at.
+            _ => cutoff,
+        };
+        Ok((sha256s_from(&rows, "stampings")?, next))
+    }
+
+    /// Records that the originals of stampings finished before `next` have been dealt with
+    /// (see [`Ledger::originals_unused_since`]).
+    pub async fn purged_originals_before(&self, next: Timestamp) -> Result<(), LedgerError> {
+        sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value")
+            .bind(PURGE_WATERMARK_SETTING)
+            .bind(next.0.to_string())
+            .execute(self.store.pool())
+            .await?;
+        Ok(())
     }
 
     /// The user's latest stamped stamping of the original with this SHA-256: re-uploading an

@@ -15,22 +15,35 @@ pub const PURGE_BATCH_MAX: i64 = 1_000;
 /// Deletes the originals no stamping needs within the retention period and no live draft uses,
 /// and the drafts past their day; returns how many originals went.
 pub async fn purge_expired_originals(state: &AppState) -> Result<usize, ApiError> {
+    purge_pass(state, PURGE_BATCH_MAX).await
+}
+
+/// One pass of [`purge_expired_originals`] looking at up to `batch` stampings and `batch`
+/// originals of drafts (tests use small batches to see passes continue where the last left
+/// off).
+pub async fn purge_pass(state: &AppState, batch: i64) -> Result<usize, ApiError> {
     let now = state.clock.now();
     let retention_ms = i64::from(state.config.retention_days).saturating_mul(86_400_000);
     let cutoff = now.plus_millis(-retention_ms);
     let draft_cutoff = now.plus_millis(-crate::portal::stamp::DRAFT_TTL_MS);
-    let hashes = state
-        .ledger
-        .originals_unused_since(cutoff, draft_cutoff, PURGE_BATCH_MAX)
-        .await?;
+    let (hashes, next) = state.ledger.originals_unused_since(cutoff, draft_cutoff, batch).await?;
     let mut removed = 0;
+    let mut all_settled = true;
     for sha in hashes {
-        removed += usize::from(remove(state, sha).await == Some(true));
+        match remove(state, sha).await {
+            Some(removed_now) => removed += usize::from(removed_now),
+            None => all_settled = false,
+        }
+    }
+    // A failed removal keeps the pass where it was, so the next one retries it.
+    if all_settled {
+        state.ledger.purged_originals_before(next).await?;
     }
     // Drafts past their day go, and with them an original nothing else needs (no stamping
-    // ever names it: it would otherwise stay forever). A draft goes only once such an
-    // original is gone, so a failed removal is retried at the next pass.
-    for (sha, still_needed) in state.ledger.expired_drafts(draft_cutoff, PURGE_BATCH_MAX).await? {
+    // ever names it, or only stampings past their retention: it would otherwise stay
+    // forever). A draft goes only once such an original is gone, so a failed removal is
+    // retried at the next pass.
+    for (sha, still_needed) in state.ledger.expired_drafts(draft_cutoff, cutoff, batch).await? {
         if !still_needed {
             let Some(removed_now) = remove(state, sha).await else { continue };
             removed += usize::from(removed_now);

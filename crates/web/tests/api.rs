@@ -11,6 +11,7 @@ on_both_backends!(
     a_corpus_pdf_is_stamped_downloaded_and_verified_with_its_serial_stamped,
     a_non_pdf_is_refused_with_not_pdf_and_the_quota_is_back,
     when_the_original_cannot_be_kept_the_stamping_fails_with_its_unit_back_and_works_once_it_can,
+    each_retention_pass_continues_where_the_last_left_off_until_every_expired_original_is_gone,
     a_replay_returns_the_same_stamping_and_a_changed_request_under_the_key_is_409,
     another_users_stamping_and_document_are_404_and_no_key_is_401,
     a_mistyped_serial_is_400_and_an_unknown_one_is_404,
@@ -162,6 +163,38 @@ async fn when_the_original_cannot_be_kept_the_stamping_fails_with_its_unit_back_
     let stamped = app.stamp(&key, "keep-2", &StampForm::corpus_letter()).await;
     assert_eq!(stamped.status(), 201);
     assert_eq!(app.quota(&key).await, (0, 0, 1));
+    assert_audit_clean(&app).await;
+    app.stop().await;
+}
+
+async fn each_retention_pass_continues_where_the_last_left_off_until_every_expired_original_is_gone(backend: Backend) {
+    let clock = std::sync::Arc::new(meterai_core::ManualClock::new(meterai_core::Timestamp(1_780_000_000_000)));
+    let app = common::spawn_app_with_clock(backend, meterai_web::UPLOAD_BYTES_MAX, clock.clone()).await;
+    let (_, key) = app.user_with_key("owner@example.id", 3).await;
+    let mut originals = Vec::new();
+    for n in 0..3 {
+        let mut form = StampForm::corpus_letter();
+        form.file.extend_from_slice(format!("\n% original {n}\n").as_bytes());
+        assert_eq!(app.stamp(&key, &format!("retained-{n}"), &form).await.status(), 201);
+        originals.push(meterai_web::blobs::sha256(&form.file));
+        clock.advance(1_000);
+    }
+    let kept = || async {
+        let mut count = 0;
+        for sha in &originals {
+            count += usize::from(app.state.originals.get(*sha).await.expect("read").is_some());
+        }
+        count
+    };
+    assert_eq!(meterai_web::retention::purge_pass(&app.state, 1).await.expect("purge"), 0, "within retention");
+    assert_eq!(kept().await, 3);
+    clock.advance(i64::from(meterai_web::DOWNLOAD_RETENTION_DAYS + 1) * 86_400_000);
+    // One stamping per pass: each pass must find a new one, not the one already purged.
+    for left in [2, 1, 0] {
+        assert_eq!(meterai_web::retention::purge_pass(&app.state, 1).await.expect("purge"), 1);
+        assert_eq!(kept().await, left);
+    }
+    assert_eq!(meterai_web::retention::purge_pass(&app.state, 1).await.expect("purge"), 0, "nothing left");
     assert_audit_clean(&app).await;
     app.stop().await;
 }
