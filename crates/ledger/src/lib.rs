@@ -49,7 +49,7 @@ pub use history::Movement;
 pub use ledger::{Ledger, LedgerConfig};
 pub use registry::{PublicSerial, SerialState};
 pub use drafts::Draft;
-pub use stampings::{Begun, NewStamping, Stamping, StampingFilter, StampingStatus};
+pub use stampings::{Begun, NewStamping, PurgeCursor, Stamping, StampingFilter, StampingStatus};
 pub use store::{Backend, Store};
 pub use types::*;
 pub use users::User;

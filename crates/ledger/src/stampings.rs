@@ -209,9 +209,26 @@ fn stamping_from_row(row: &AnyRow) -> Result<Stamping, StoreError> {
     })
 }
 
-/// The `settings` row holding where the retention pass of originals has got to (a time in
-/// milliseconds, as text): see [`Ledger::originals_unused_since`].
-const PURGE_WATERMARK_SETTING: &str = "originals_purged_before";
+/// The `settings` row holding where the retention pass of originals has got to
+/// ([`PurgeCursor`] as "FINISHED_AT ID"): see [`Ledger::originals_unused_since`].
+const PURGE_CURSOR_SETTING: &str = "originals_purge_cursor";
+
+/// Where a retention pass starts: after the stamping that finished at `finished_at` with `id`,
+/// in (finish time, id) order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PurgeCursor {
+    /// When that stamping finished (ms).
+    pub finished_at: i64,
+    /// Its id (empty: before every stamping of that millisecond).
+    pub id: String,
+}
+
+impl PurgeCursor {
+    fn parse(stored: &str) -> Option<PurgeCursor> {
+        let (finished_at, id) = stored.split_once(' ')?;
+        Some(PurgeCursor { finished_at: finished_at.parse().ok()?, id: id.to_string() })
+    }
+}
 
 impl Ledger {
     /// Records a stamping and reserves its unit and serial number in one transaction (the
@@ -400,52 +417,50 @@ impl Ledger {
     /// them finished before it) and no draft uploaded since `draft_cutoff`: their originals may
     /// go. Across all users, since originals are shared by content.
     ///
-    /// A pass goes through the stampings in the order they finished, from where the last pass
-    /// that called [`Ledger::purged_originals_before`] left off, so the stampings of
-    /// originals already purged are not found again (they were, and once more than `limit` of
-    /// them had accumulated no pass found anything new). A stamping passed over because its
+    /// A pass goes through the stampings in the order they finished (then by id), after where
+    /// the last pass that called [`Ledger::record_purge_cursor`] left off, so the stampings
+    /// of originals already purged are not found again (they were, and once more than `limit`
+    /// of them had accumulated no pass found anything new). A stamping passed over because its
     /// original was still needed is not revisited: what needed it (a later stamping of that
     /// original, a draft) decides when it goes. Returns the hashes and where the next pass
     /// starts.
-    pub async fn originals_unused_since(&self, cutoff: Timestamp, draft_cutoff: Timestamp, limit: i64) -> Result<(Vec<[u8; 32]>, Timestamp), LedgerError> {
-        let from: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
-            .bind(PURGE_WATERMARK_SETTING)
+    pub async fn originals_unused_since(&self, cutoff: Timestamp, draft_cutoff: Timestamp, limit: i64) -> Result<(Vec<[u8; 32]>, PurgeCursor), LedgerError> {
+        let stored: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
+            .bind(PURGE_CURSOR_SETTING)
             .fetch_optional(self.store.pool())
             .await?;
-        let from = from.and_then(|v| v.parse::<i64>().ok()).unwrap_or(i64::MIN);
+        let after = stored.as_deref().and_then(PurgeCursor::parse).unwrap_or(PurgeCursor { finished_at: i64::MIN, id: String::new() });
         let rows = sqlx::query(
-            "SELECT s.input_sha256, s.finished_at FROM stampings s WHERE s.finished_at >= $1 AND s.finished_at < $2 \
+            "SELECT s.input_sha256, s.finished_at, s.id FROM stampings s \
+             WHERE (s.finished_at > $1 OR (s.finished_at = $1 AND s.id > $2)) AND s.finished_at < $3 \
              AND NOT EXISTS (SELECT 1 FROM stampings t WHERE t.input_sha256 = s.input_sha256 \
-                             AND (t.finished_at IS NULL OR t.finished_at >= $2)) \
-             AND NOT EXISTS (SELECT 1 FROM drafts d WHERE d.input_sha256 = s.input_sha256 AND d.created_at >= $3) \
-             ORDER BY s.finished_at LIMIT $4",
+                             AND (t.finished_at IS NULL OR t.finished_at >= $3)) \
+             AND NOT EXISTS (SELECT 1 FROM drafts d WHERE d.input_sha256 = s.input_sha256 AND d.created_at >= $4) \
+             ORDER BY s.finished_at, s.id LIMIT $5",
         )
-        .bind(from)
+        .bind(after.finished_at)
+        .bind(&after.id)
         .bind(cutoff.0)
         .bind(draft_cutoff.0)
         .bind(limit)
         .fetch_all(self.store.pool())
         .await?;
-        let finished: Vec<i64> = rows.iter().map(|r| r.try_get::<i64, _>(1)).collect::<Result<_, _>>().map_err(StoreError::from)?;
-        let next = match (finished.first(), finished.last()) {
-            // A full page: the rest starts at its last time (rows of that same millisecond are
-            // seen again; removing an original twice is harmless). A page all of one
-            // millisecond moves past it, or the pass would find the same page forever.
-            (Some(&first), Some(&last)) if i64::try_from(rows.len()).unwrap_or(i64::MAX) >= limit => {
-                Timestamp(if first == last { last.saturating_add(1) } else { last })
+        let next = match rows.last() {
+            // A full page: the next pass starts after its last stamping.
+            Some(last) if i64::try_from(rows.len()).unwrap_or(i64::MAX) >= limit => {
+                PurgeCursor { finished_at: last.try_get(1).map_err(StoreError::from)?, id: last.try_get(2).map_err(StoreError::from)? }
             }
-            // Everything finished before `cutoff` has been looked at.
-            _ => cutoff,
+            // Everything finished before `cutoff` has been looked at (ids are never empty).
+            _ => PurgeCursor { finished_at: cutoff.0, id: String::new() },
         };
         Ok((sha256s_from(&rows, "stampings")?, next))
     }
 
-    /// Records that the originals of stampings finished before `next` have been dealt with
-    /// (see [`Ledger::originals_unused_since`]).
-    pub async fn purged_originals_before(&self, next: Timestamp) -> Result<(), LedgerError> {
+    /// Records where the next retention pass starts (see [`Ledger::originals_unused_since`]).
+    pub async fn record_purge_cursor(&self, next: &PurgeCursor) -> Result<(), LedgerError> {
         sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value")
-            .bind(PURGE_WATERMARK_SETTING)
-            .bind(next.0.to_string())
+            .bind(PURGE_CURSOR_SETTING)
+            .bind(format!("{} {}", next.finished_at, next.id))
             .execute(self.store.pool())
             .await?;
         Ok(())

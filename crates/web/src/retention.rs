@@ -37,7 +37,7 @@ pub async fn purge_pass(state: &AppState, batch: i64) -> Result<usize, ApiError>
     }
     // A failed removal keeps the pass where it was, so the next one retries it.
     if all_settled {
-        state.ledger.purged_originals_before(next).await?;
+        state.ledger.record_purge_cursor(&next).await?;
     }
     // Drafts past their day go, and with them an original nothing else needs (no stamping
     // ever names it, or only stampings past their retention: it would otherwise stay

@@ -177,7 +177,10 @@ async fn each_retention_pass_continues_where_the_last_left_off_until_every_expir
         form.file.extend_from_slice(format!("\n% original {n}\n").as_bytes());
         assert_eq!(app.stamp(&key, &format!("retained-{n}"), &form).await.status(), 201);
         originals.push(meterai_web::blobs::sha256(&form.file));
-        clock.advance(1_000);
+        // The first two finish in the same millisecond: a pass may stop between them.
+        if n > 0 {
+            clock.advance(1_000);
+        }
     }
     let kept = || async {
         let mut count = 0;
