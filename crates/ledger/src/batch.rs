@@ -681,11 +681,11 @@ pub(crate) fn entry_from_row(row: &impl Cells) -> Result<Entry, StoreError> {
     Ok(Entry { transfer, is_new: false, pending, serial })
 }
 
-/// The accounts the batch moves, ascending: those its operations name ([`named_accounts`])
+/// The accounts the batch moves, ascending: those its operations name (`want.named_accounts`)
 /// and those of the reservations it resolves (read in `entries`).
-pub(crate) fn wanted_accounts(ops: &[Op], entries: &HashMap<TransferId, Entry>) -> Vec<i64> {
-    let mut account_ids = named_accounts(ops);
-    for entry in ops.iter().filter_map(|op| op_pending_id(op).and_then(|id| entries.get(&id))) {
+pub(crate) fn wanted_accounts(want: &Wanted, entries: &HashMap<TransferId, Entry>) -> Vec<i64> {
+    let mut account_ids: BTreeSet<i64> = want.named_accounts.iter().copied().collect();
+    for entry in want.pending_ids.iter().filter_map(|id| TransferId::parse(id).and_then(|id| entries.get(&id))) {
         account_ids.extend([entry.transfer.debit_account.0, entry.transfer.credit_account.0]);
     }
     account_ids.into_iter().collect()

@@ -278,13 +278,17 @@ mod tests {
     use crate::store::{Store, prepare_writer_session};
     use sqlx::Connection;
 
+    /// The PostgreSQL server the tests use.
+    fn test_database_url() -> String {
+        std::env::var("METERAI_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    }
+
     /// Runs `setup` in a writer's session on a freshly migrated schema, then returns the first
     /// column of what `explain` (a query, usually EXPLAIN) answers, one line per row. The
     /// fixture's rows may skip the foreign keys (replica role): only the plan (or the stored
     /// form of a value) matters here.
     async fn in_writer_session(setup: &str, explain: &str) -> String {
-        let base = std::env::var("METERAI_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let base = test_database_url();
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
         let schema = format!("plan_{}_{nanos}", std::process::id());
         let mut admin = PgConnection::connect(&base).await.expect("PostgreSQL is required for the tests");
@@ -335,9 +339,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_short_write_is_reported_as_contention_like_sqlites_and_other_errors_are_not() {
-        let base = std::env::var("METERAI_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let mut conn = PgConnection::connect(&base).await.expect("PostgreSQL is required for the tests");
+        let mut conn = PgConnection::connect(&test_database_url()).await.expect("PostgreSQL is required for the tests");
         prepare_writer_session(&mut conn).await.unwrap();
         let short = sqlx::query("SELECT pg_temp.meterai_expect_rows(1, 2)").execute(&mut conn).await.unwrap_err();
         assert!(matches!(lost_race(short), StoreError::Contention(m) if m.contains("1 of 2 rows")));

@@ -62,7 +62,7 @@ pub(crate) fn commit(
     let mut balances = Vec::new();
     {
         let mut select = tx.prepare_cached(&format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?1"))?;
-        for id in wanted_accounts(ops, &entries) {
+        for id in wanted_accounts(&want, &entries) {
             if let Some(balance) = select.query_row([id], |row| Ok(balance_from_row(row))).optional()? {
                 balances.push(balance?);
             }

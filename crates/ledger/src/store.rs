@@ -53,9 +53,12 @@ const WRITER_SESSION_SETTINGS: &str = "SET enable_seqscan = off; SET enable_hash
      WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)";
 /// Readies a connection of the PostgreSQL writers' pool: its planner settings and the row-count
 /// check its write statements end with (`postgres_batch::EXPECT_ROWS_FUNCTION`).
+/// One round trip: both are sent as one simple-query string.
 pub(crate) async fn prepare_writer_session(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::raw_sql(WRITER_SESSION_SETTINGS).execute(&mut *conn).await?;
-    sqlx::raw_sql(crate::postgres_batch::EXPECT_ROWS_FUNCTION).execute(conn).await?;
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!("{WRITER_SESSION_SETTINGS}; {}", crate::postgres_batch::EXPECT_ROWS_FUNCTION)
+    });
+    sqlx::raw_sql(sqlx::AssertSqlSafe(SQL.as_str())).execute(conn).await?;
     Ok(())
 }
 /// Connections of the PostgreSQL writers' own pool: each writer task uses one at a time; one

@@ -3,7 +3,7 @@
 //! (several nodes: any node serves a download another node's stamping needs, and no node
 //! keeps state of its own). Every read is checked against the hash it was asked for.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use meterai_ledger::{Backend, Ledger, LedgerError};
 
@@ -49,27 +49,15 @@ impl Originals {
     /// row.
     pub async fn put(&self, sha256: [u8; 32], bytes: Vec<u8>, unique: String, now: meterai_core::Timestamp) -> Result<(), OriginalsError> {
         match self {
-            Originals::Files(dir) => {
-                let dir = dir.clone();
-                tokio::task::spawn_blocking(move || blobs::put(&dir, &sha256, &bytes, &unique))
-                    .await
-                    .map_err(|e| OriginalsError::Task(e.to_string()))??;
-            }
-            Originals::Database(ledger) => ledger.keep_original(&sha256, &bytes, now).await?,
+            Originals::Files(dir) => in_files(dir, move |dir| blobs::put(dir, &sha256, &bytes, &unique)).await,
+            Originals::Database(ledger) => Ok(ledger.keep_original(&sha256, &bytes, now).await?),
         }
-        Ok(())
     }
 
     /// The original with this SHA-256; `None` when it is not (or no longer) kept.
     pub async fn get(&self, sha256: [u8; 32]) -> Result<Option<Vec<u8>>, OriginalsError> {
         let kept = match self {
-            Originals::Files(dir) => {
-                let dir = dir.clone();
-                return tokio::task::spawn_blocking(move || blobs::get(&dir, &sha256))
-                    .await
-                    .map_err(|e| OriginalsError::Task(e.to_string()))?
-                    .map_err(OriginalsError::from);
-            }
+            Originals::Files(dir) => in_files(dir, move |dir| blobs::get(dir, &sha256)).await?,
             Originals::Database(ledger) => ledger.original(&sha256).await?,
         };
         match kept {
@@ -81,13 +69,17 @@ impl Originals {
     /// Deletes the original with this SHA-256; `false` when it was not kept.
     pub async fn remove(&self, sha256: [u8; 32]) -> Result<bool, OriginalsError> {
         match self {
-            Originals::Files(dir) => {
-                let dir = dir.clone();
-                Ok(tokio::task::spawn_blocking(move || blobs::remove(&dir, &sha256))
-                    .await
-                    .map_err(|e| OriginalsError::Task(e.to_string()))??)
-            }
+            Originals::Files(dir) => in_files(dir, move |dir| blobs::remove(dir, &sha256)).await,
             Originals::Database(ledger) => Ok(ledger.remove_original(&sha256).await?),
         }
     }
+}
+
+/// Runs blocking file work on `dir` off the async workers.
+async fn in_files<T: Send + 'static>(
+    dir: &Path,
+    work: impl FnOnce(&Path) -> std::io::Result<T> + Send + 'static,
+) -> Result<T, OriginalsError> {
+    let dir = dir.to_path_buf();
+    Ok(tokio::task::spawn_blocking(move || work(&dir)).await.map_err(|e| OriginalsError::Task(e.to_string()))??)
 }
