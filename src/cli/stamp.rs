@@ -67,10 +67,10 @@ pub fn run(args: StampArgs, storage: &super::storage::StorageArgs) -> ExitCode {
             Err(e) => return internal(e),
         },
     };
-    if let Some(t) = &args.doc_type {
-        if meterai_core::doc_type::DocType::from_code(t).is_err() {
-            return refuse("DOC_TYPE_UNKNOWN", format!("{t:?} is not a document type code (2, 3, 4a, 4b)"));
-        }
+    if let Some(t) = &args.doc_type
+        && meterai_core::doc_type::DocType::from_code(t).is_err()
+    {
+        return refuse("DOC_TYPE_UNKNOWN", format!("{t:?} is not a document type code (2, 3, 4a, 4b)"));
     }
     let input = match read_input(&args.input) {
         Ok(b) => b,
@@ -127,6 +127,9 @@ pub struct SignerArgs {
     pub chain: Option<PathBuf>,
 }
 
+/// A signer and the DER certificates a verifier of its stamps should trust (its chain's).
+pub type SignerWithAnchors = (Box<dyn meterai_sign::Signer>, Vec<Vec<u8>>);
+
 impl SignerArgs {
     /// The signer from `--key`/`--cert` (+ `--chain`), or the development PKI in `data_dir` when
     /// no key is given.
@@ -134,8 +137,8 @@ impl SignerArgs {
         Ok(self.load_with_anchors(data_dir)?.0)
     }
 
-    /// The signer, with the DER certificates a verifier of its stamps should trust (the chain's).
-    pub fn load_with_anchors(&self, data_dir: &Path) -> anyhow::Result<(Box<dyn meterai_sign::Signer>, Vec<Vec<u8>>)> {
+    /// The signer, with the certificates a verifier of its stamps should trust.
+    pub fn load_with_anchors(&self, data_dir: &Path) -> anyhow::Result<SignerWithAnchors> {
         use anyhow::Context;
         let (key, cert, chain) = match (&self.key, &self.cert) {
             (Some(k), Some(c)) => (k.clone(), c.clone(), self.chain.clone()),

@@ -135,11 +135,11 @@ pub fn pdfsig(path: &Path, password: Option<&str>) -> Vec<String> {
                 result.push("(unsigned field)".to_string());
                 in_sig = false;
             }
-        } else if let Some(v) = line.trim().strip_prefix("- Signature Validation: ") {
-            if in_sig {
-                result.push(v.trim().to_string());
-                in_sig = false;
-            }
+        } else if let Some(v) = line.trim().strip_prefix("- Signature Validation: ")
+            && in_sig
+        {
+            result.push(v.trim().to_string());
+            in_sig = false;
         }
     }
     if in_sig {

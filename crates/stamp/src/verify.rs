@@ -239,15 +239,16 @@ fn verify_one(
 
     let crypto_broken = matches!(cms_report.integrity, Check::Fail(_)) || matches!(cms_report.signature, Check::Fail(_));
     let chain_broken = matches!(cms_report.chain, ChainStatus::Invalid(_));
+    // Not provably valid: a check that could not be made, a signer not traced to a trusted
+    // root (a broken chain included), or a document that may say something else than what was
+    // signed.
+    let crypto_undecided = matches!(cms_report.integrity, Check::Unknown(_)) || matches!(cms_report.signature, Check::Unknown(_));
+    let signer_untrusted = chain_broken || !matches!(cms_report.chain, ChainStatus::Trusted { .. });
+    let content_uncertain = matches!(report.changes_after, Changes::Content { .. } | Changes::Unknown)
+        || report.reasons.iter().any(|r| r == "BYTE_RANGE_NOT_A_REVISION" || r == "BYTE_RANGE_ANOMALY");
     report.verdict = if crypto_broken {
         Verdict::Invalid
-    } else if matches!(cms_report.integrity, Check::Unknown(_)) || matches!(cms_report.signature, Check::Unknown(_)) || chain_broken {
-        Verdict::Indeterminate
-    } else if !matches!(cms_report.chain, ChainStatus::Trusted { .. }) {
-        Verdict::Indeterminate
-    } else if matches!(report.changes_after, Changes::Content { .. } | Changes::Unknown)
-        || report.reasons.iter().any(|r| r == "BYTE_RANGE_NOT_A_REVISION" || r == "BYTE_RANGE_ANOMALY")
-    {
+    } else if crypto_undecided || signer_untrusted || content_uncertain {
         Verdict::Indeterminate
     } else {
         Verdict::Valid
@@ -255,11 +256,11 @@ fn verify_one(
     if let Changes::Content { .. } = report.changes_after {
         report.reasons.push("CONTENT_MODIFIED_AFTER_SIGNING".into());
     }
-    if let Some((_, state)) = &report.serial {
-        if state.state == "MISTYPED" || state.state == "UNKNOWN" || state.state == "VOID" {
-            report.reasons.push(format!("SERIAL_{}", state.state));
-            report.verdict = report.verdict.max(Verdict::Invalid);
-        }
+    if let Some((_, state)) = &report.serial
+        && (state.state == "MISTYPED" || state.state == "UNKNOWN" || state.state == "VOID")
+    {
+        report.reasons.push(format!("SERIAL_{}", state.state));
+        report.verdict = report.verdict.max(Verdict::Invalid);
     }
     report
 }
@@ -277,7 +278,7 @@ const BYTE_RANGE_PAIRS_MAX: usize = 8;
 
 /// The /ByteRange as ranges of the file: pairs of non-negative (offset, length) inside it.
 fn parse_ranges(br: &[i64], file_len: usize) -> Option<Vec<std::ops::Range<usize>>> {
-    if br.is_empty() || br.len() % 2 != 0 || br.len() / 2 > BYTE_RANGE_PAIRS_MAX {
+    if br.is_empty() || !br.len().is_multiple_of(2) || br.len() / 2 > BYTE_RANGE_PAIRS_MAX {
         return None;
     }
     br.chunks(2)
@@ -383,10 +384,10 @@ fn allowed_changes(old: &Document<'_>) -> std::collections::HashMap<ObjRef, &'st
         m.insert(cref, CATALOG_KEYS);
         if let Some(Object::Ref(f)) = catalog.get(b"AcroForm") {
             m.insert(*f, FORM_KEYS);
-            if let Ok(Object::Dict(form)) = old.resolve(*f) {
-                if let Some(Object::Ref(fields)) = form.get(b"Fields") {
-                    m.insert(*fields, &[] as &[&[u8]]);
-                }
+            if let Ok(Object::Dict(form)) = old.resolve(*f)
+                && let Some(Object::Ref(fields)) = form.get(b"Fields")
+            {
+                m.insert(*fields, &[] as &[&[u8]]);
             }
         }
     }
@@ -442,10 +443,10 @@ fn collect_signature_fields(doc: &Document<'_>, out: &mut Vec<SignatureField>) -
             break;
         }
         budget -= 1;
-        if let Object::Ref(r) = node {
-            if !seen.insert(r) {
-                continue; // a loop or a field listed twice
-            }
+        if let Object::Ref(r) = node
+            && !seen.insert(r)
+        {
+            continue; // a loop or a field listed twice
         }
         let Ok(Object::Dict(d)) = doc.deref(&node) else { continue };
         let partial = text_of(doc, d.get(b"T"));
@@ -458,31 +459,30 @@ fn collect_signature_fields(doc: &Document<'_>, out: &mut Vec<SignatureField>) -
             Some(Object::Name(n)) => Some(n.clone()),
             _ => inherited_ft.clone(),
         };
-        if ft.as_deref() == Some(b"Sig") {
-            if let Some(v) = d.get(b"V") {
-                if let Ok(Object::Dict(sig)) = doc.deref(v) {
-                    let raw = match v {
-                        Object::Ref(r) => match doc.resolve_raw(*r) {
-                            Ok(Object::Dict(raw)) => match raw.get(b"Contents") {
-                                Some(Object::String(s)) => Some(s.bytes.clone()),
-                                _ => None,
-                            },
-                            _ => None,
-                        },
-                        _ => match sig.get(b"Contents") {
-                            Some(Object::String(s)) => Some(s.bytes.clone()),
-                            _ => None,
-                        },
-                    };
-                    out.push((name.clone(), sig, raw));
-                }
-            }
+        if ft.as_deref() == Some(b"Sig")
+            && let Some(v) = d.get(b"V")
+            && let Ok(Object::Dict(sig)) = doc.deref(v)
+        {
+            let raw = match v {
+                Object::Ref(r) => match doc.resolve_raw(*r) {
+                    Ok(Object::Dict(raw)) => match raw.get(b"Contents") {
+                        Some(Object::String(s)) => Some(s.bytes.clone()),
+                        _ => None,
+                    },
+                    _ => None,
+                },
+                _ => match sig.get(b"Contents") {
+                    Some(Object::String(s)) => Some(s.bytes.clone()),
+                    _ => None,
+                },
+            };
+            out.push((name.clone(), sig, raw));
         }
-        if let Some(kids) = d.get(b"Kids") {
-            if let Ok(Object::Array(kids)) = doc.deref(kids) {
-                for k in kids.into_iter().rev() {
-                    stack.push((k, name.clone(), ft.clone(), depth + 1));
-                }
+        if let Some(kids) = d.get(b"Kids")
+            && let Ok(Object::Array(kids)) = doc.deref(kids)
+        {
+            for k in kids.into_iter().rev() {
+                stack.push((k, name.clone(), ft.clone(), depth + 1));
             }
         }
     }
