@@ -38,19 +38,30 @@ use crate::error::{LedgerError, StoreError};
 use crate::rows::{ACCOUNT_COLUMNS, ACCOUNT_COLUMN_COUNT, Cells, ColumnsFrom, Val, balance_from_row, transfer_id_from};
 use crate::types::{Balance, TransferId};
 
+/// How the message [`EXPECT_ROWS_FUNCTION`] raises begins: a macro so that the function's
+/// text (built by `concat!`, which takes only literals) and [`lost_race`] share one spelling.
+macro_rules! short_write_message {
+    () => {
+        "short write: "
+    };
+}
+/// See [`short_write_message`].
+const SHORT_WRITE_MESSAGE: &str = short_write_message!();
+
 /// Defines, for the writer's session only, the check that ends every write statement: a
 /// mismatch between the rows written and the rows meant raises serialization_failure (40001),
 /// which undoes the statement (it commits on its own, so checking the count afterwards would be
 /// too late) and which the writer retries. A temporary function (called as `pg_temp.`, which no
 /// other schema can shadow) needs no migration: every node defines the one it runs.
-pub(crate) const EXPECT_ROWS_FUNCTION: &str = "CREATE FUNCTION pg_temp.meterai_expect_rows(written BIGINT, expected BIGINT) \
+pub(crate) const EXPECT_ROWS_FUNCTION: &str = concat!(
+    "CREATE FUNCTION pg_temp.meterai_expect_rows(written BIGINT, expected BIGINT) \
      RETURNS BIGINT LANGUAGE plpgsql VOLATILE AS $$ BEGIN \
      IF written IS DISTINCT FROM expected THEN \
-     RAISE EXCEPTION 'short write: % of % rows written, a concurrent writer won', written, expected USING ERRCODE = '40001'; \
-     END IF; RETURN written; END $$";
-
-/// How the message [`EXPECT_ROWS_FUNCTION`] raises begins.
-const SHORT_WRITE_MESSAGE: &str = "short write: ";
+     RAISE EXCEPTION '",
+    short_write_message!(),
+    "% of % rows written, a concurrent writer won', written, expected USING ERRCODE = '40001'; \
+     END IF; RETURN written; END $$"
+);
 
 /// Finds the stampings recorded under (owner, Idempotency-Key) pairs: `$1` owners, `$2` keys.
 const STAMPING_KEYS_SQL: &str = "SELECT s.user_id, s.idempotency_key, s.id FROM stampings s \
