@@ -128,23 +128,52 @@ pub fn write_section(path: &Path, section: &str) -> Result<(), String> {
     write_named_section(path, SECTION_HEADING, section)
 }
 
-/// Replaces (or appends) the section headed `heading` (a `## ` line) in `path`, keeping every
-/// other section as it is.
+/// Replaces (or appends) the generated part of the section headed `heading` (a `## ` line) in
+/// `path`, keeping every other section as it is.
 pub fn write_named_section(path: &Path, heading: &str, section: &str) -> Result<(), String> {
     let old = match std::fs::read_to_string(path) {
         Ok(s) => s,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => "# Benchmarks\n".to_string(),
         Err(e) => return Err(format!("reading {}: {e}", path.display())),
     };
-    let new = match old.find(&format!("{heading}\n")) {
-        Some(start) => {
-            let after = start + heading.len();
-            let end = old[after..].find("\n## ").map(|i| after + i + 1).unwrap_or(old.len());
-            format!("{}{}\n{}", &old[..start], section.trim_end(), if end < old.len() { format!("\n{}", &old[end..]) } else { String::new() })
-        }
-        None => format!("{}\n\n{}\n", old.trim_end(), section.trim_end()),
+    std::fs::write(path, with_section(&old, heading, section)).map_err(|e| format!("writing {}: {e}", path.display()))
+}
+
+/// `document` with the generated part of the section headed `heading` replaced by `section`
+/// (or `section` appended). The generated part runs from the heading to the first `### `
+/// subsection or the next `## ` section: the hand-written readings kept under it as `### `
+/// subsections survive a rerun.
+fn with_section(document: &str, heading: &str, section: &str) -> String {
+    let Some(start) = document.find(&format!("{heading}\n")) else {
+        return format!("{}\n\n{}\n", document.trim_end(), section.trim_end());
     };
-    std::fs::write(path, new).map_err(|e| format!("writing {}: {e}", path.display()))
+    let after = start + heading.len();
+    let end = ["\n## ", "\n### "].iter().filter_map(|h| document[after..].find(h)).min().map(|i| after + i + 1);
+    match end {
+        Some(end) => format!("{}{}\n\n{}", &document[..start], section.trim_end(), &document[end..]),
+        None => format!("{}{}\n", &document[..start], section.trim_end()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_section;
+
+    #[test]
+    fn a_rerun_replaces_the_generated_figures_and_keeps_the_hand_written_readings_and_other_sections() {
+        let document = "# Benchmarks\n\n## Ledger\nledger figures\n\n## HTTP end to end\n\nold table\n\n\
+                        ### Reading these figures (hand-written)\nwhy\n\n## Later\nlater\n";
+        let new = with_section(document, "## HTTP end to end", "## HTTP end to end\n\nnew table\n");
+        assert_eq!(
+            new,
+            "# Benchmarks\n\n## Ledger\nledger figures\n\n## HTTP end to end\n\nnew table\n\n\
+             ### Reading these figures (hand-written)\nwhy\n\n## Later\nlater\n"
+        );
+        let last = with_section("# B\n\n## HTTP end to end\nold\n", "## HTTP end to end", "## HTTP end to end\nnew\n");
+        assert_eq!(last, "# B\n\n## HTTP end to end\nnew\n");
+        let appended = with_section("# B\n", "## HTTP end to end", "## HTTP end to end\nnew\n");
+        assert_eq!(appended, "# B\n\n## HTTP end to end\nnew\n");
+    }
 }
 
 fn mib(kib: u64) -> f64 {
