@@ -5,12 +5,36 @@
 //! SQLite it keeps them as files in the data directory instead (one node; the embedded
 //! database's single writer is kept for the ledger). These methods work on both backends.
 
+use std::collections::HashSet;
+
 use meterai_core::Timestamp;
 use sqlx::Row;
 
 use crate::error::LedgerError;
 use crate::ledger::Ledger;
+use crate::rows::sha256s_from;
 use crate::store::hex;
+
+/// Hashes one statement of a retention check or removal binds at most (each is a bind
+/// parameter); longer lists take several statements.
+pub const RETENTION_HASHES_MAX: usize = 1_000;
+
+/// The condition under which the original named by `{sha}` (an SQL expression) is still
+/// needed: a stamping of it not finished, or finished at or after `$1` (the retention cutoff),
+/// or a draft of it created at or after `$2` (the drafts' cutoff). The retention pass's search
+/// (`Ledger::originals_unused_since`, `Ledger::expired_drafts`) uses the same rules.
+fn needed_condition(sha: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM stampings t WHERE t.input_sha256 = {sha} AND (t.finished_at IS NULL OR t.finished_at >= $1)) \
+         OR EXISTS (SELECT 1 FROM drafts d WHERE d.input_sha256 = {sha} AND d.created_at >= $2)"
+    )
+}
+
+/// `$3, $4, ..` (each between `open` and `close`) for `count` hashes bound after the two
+/// cutoffs.
+fn hash_parameters(count: usize, open: &str, close: &str) -> String {
+    (0..count).map(|i| format!("{open}${}{close}", i + 3)).collect::<Vec<_>>().join(", ")
+}
 
 /// The largest original kept, in bytes: far above any upload limit the web service allows,
 /// and under PostgreSQL's 1 GiB per value.
@@ -45,13 +69,67 @@ impl Ledger {
         })
     }
 
-    /// Deletes the original with this SHA-256; `false` when it was not kept.
-    pub async fn remove_original(&self, sha256: &[u8; 32]) -> Result<bool, LedgerError> {
-        let done = sqlx::query("DELETE FROM originals WHERE sha256 = $1")
-            .bind(hex(sha256))
-            .execute(self.store.pool())
-            .await?
-            .rows_affected();
-        Ok(done > 0)
+    /// Which of `hashes` something still needs, by the rules of the retention pass as they
+    /// hold now: the pass found its candidates earlier, and a stamping or draft of one of them
+    /// may have begun since.
+    pub async fn needed_originals(
+        &self,
+        hashes: &[[u8; 32]],
+        cutoff: Timestamp,
+        draft_cutoff: Timestamp,
+    ) -> Result<HashSet<[u8; 32]>, LedgerError> {
+        // A VALUES list's column is `column1` on both backends.
+        let needed = self
+            .retention_statement(hashes, cutoff, draft_cutoff, |count| {
+                format!(
+                    "SELECT c.column1 FROM (VALUES {rows}) AS c WHERE {needed}",
+                    rows = hash_parameters(count, "(", ")"),
+                    needed = needed_condition("c.column1"),
+                )
+            })
+            .await?;
+        Ok(needed.into_iter().collect())
+    }
+
+    /// Deletes those of `hashes` that nothing needs (see [`Ledger::needed_originals`]), each
+    /// checked and deleted in one statement, and returns the ones it deleted. A stamping that
+    /// began before the statement is seen by it; one that begins after keeps its original
+    /// afresh, since it keeps it after it began (an insert meeting this delete waits for it
+    /// to commit, then inserts).
+    pub async fn remove_originals_unless_needed(
+        &self,
+        hashes: &[[u8; 32]],
+        cutoff: Timestamp,
+        draft_cutoff: Timestamp,
+    ) -> Result<Vec<[u8; 32]>, LedgerError> {
+        self.retention_statement(hashes, cutoff, draft_cutoff, |count| {
+            format!(
+                "DELETE FROM originals WHERE sha256 IN ({list}) AND NOT ({needed}) RETURNING sha256",
+                list = hash_parameters(count, "", ""),
+                needed = needed_condition("originals.sha256"),
+            )
+        })
+        .await
+    }
+
+    /// Runs the statement `sql(count)` makes for `count` hashes over `hashes`, at most
+    /// [`RETENTION_HASHES_MAX`] at a time, with the two cutoffs bound first, and returns the
+    /// hashes its rows name.
+    async fn retention_statement(
+        &self,
+        hashes: &[[u8; 32]],
+        cutoff: Timestamp,
+        draft_cutoff: Timestamp,
+        sql: impl Fn(usize) -> String,
+    ) -> Result<Vec<[u8; 32]>, LedgerError> {
+        let mut named = Vec::new();
+        for chunk in hashes.chunks(RETENTION_HASHES_MAX) {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql(chunk.len()))).bind(cutoff.0).bind(draft_cutoff.0);
+            for sha in chunk {
+                query = query.bind(hex(sha));
+            }
+            named.extend(sha256s_from(&query.fetch_all(self.store.pool()).await?, "originals")?);
+        }
+        Ok(named)
     }
 }

@@ -505,8 +505,13 @@ async fn an_original_is_kept_once_by_its_hash_read_back_byte_for_byte_and_remove
     let mut raw = db.raw().await;
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM originals").fetch_one(&mut raw).await.unwrap();
     assert_eq!(count, 1, "one row per hash");
-    assert!(ledger.remove_original(&sha).await.unwrap());
-    assert!(!ledger.remove_original(&sha).await.unwrap(), "already gone");
+    // Nothing names it (no stamping, no draft): nothing needs it, and the retention removal
+    // takes it; a hash that was never kept is simply not removed.
+    let (cutoff, draft_cutoff) = (Timestamp(10), Timestamp(10));
+    assert!(ledger.needed_originals(&[sha, [8u8; 32]], cutoff, draft_cutoff).await.unwrap().is_empty());
+    let removed = ledger.remove_originals_unless_needed(&[sha, [8u8; 32]], cutoff, draft_cutoff).await.unwrap();
+    assert_eq!(removed, vec![sha]);
+    assert!(ledger.remove_originals_unless_needed(&[sha], cutoff, draft_cutoff).await.unwrap().is_empty(), "already gone");
     assert_eq!(ledger.original(&sha).await.unwrap(), None);
     db.cleanup().await;
 }

@@ -3,9 +3,13 @@
 //! (several nodes: any node serves a download another node's stamping needs, and no node
 //! keeps state of its own). Every read is checked against the hash it was asked for.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use meterai_core::Timestamp;
 use meterai_ledger::{Backend, Ledger, LedgerError};
+use tokio::sync::RwLock;
 
 use crate::blobs;
 
@@ -13,8 +17,18 @@ use crate::blobs;
 #[derive(Clone)]
 pub enum Originals {
     /// Blob files under this data directory ([`blobs`]).
-    Files(PathBuf),
-    /// The `originals` table of this ledger's database.
+    Files {
+        /// The data directory.
+        dir: PathBuf,
+        /// Makes the retention pass's last check and its removals one step for this node's
+        /// keeps (there is one node on SQLite): a keep holds it shared while it writes (or
+        /// finds) a blob, a removal holds it alone from its check to its last deletion. So a
+        /// stamping that began after the check keeps its original after the deletion, and
+        /// one that began before it is seen by the check.
+        purge: Arc<RwLock<()>>,
+    },
+    /// The `originals` table of this ledger's database, where one statement checks and
+    /// deletes (see [`Ledger::remove_originals_unless_needed`]).
     Database(Ledger),
 }
 
@@ -39,7 +53,7 @@ impl Originals {
     /// The store a node on `ledger`'s backend uses.
     pub fn for_backend(ledger: &Ledger, data_dir: PathBuf) -> Originals {
         match ledger.store().backend() {
-            Backend::Sqlite => Originals::Files(data_dir),
+            Backend::Sqlite => Originals::Files { dir: data_dir, purge: Arc::default() },
             Backend::Postgres => Originals::Database(ledger.clone()),
         }
     }
@@ -49,7 +63,10 @@ impl Originals {
     /// row.
     pub async fn put(&self, sha256: [u8; 32], bytes: Vec<u8>, unique: String, now: meterai_core::Timestamp) -> Result<(), OriginalsError> {
         match self {
-            Originals::Files(dir) => in_files(dir, move |dir| blobs::put(dir, &sha256, &bytes, &unique)).await,
+            Originals::Files { dir, purge } => {
+                let _keeping = purge.read().await;
+                in_files(dir, move |dir| blobs::put(dir, &sha256, &bytes, &unique)).await
+            }
             Originals::Database(ledger) => Ok(ledger.keep_original(&sha256, &bytes, now).await?),
         }
     }
@@ -57,7 +74,7 @@ impl Originals {
     /// The original with this SHA-256; `None` when it is not (or no longer) kept.
     pub async fn get(&self, sha256: [u8; 32]) -> Result<Option<Vec<u8>>, OriginalsError> {
         let kept = match self {
-            Originals::Files(dir) => in_files(dir, move |dir| blobs::get(dir, &sha256)).await?,
+            Originals::Files { dir, .. } => in_files(dir, move |dir| blobs::get(dir, &sha256)).await?,
             Originals::Database(ledger) => ledger.original(&sha256).await?,
         };
         match kept {
@@ -66,11 +83,31 @@ impl Originals {
         }
     }
 
-    /// Deletes the original with this SHA-256; `false` when it was not kept.
-    pub async fn remove(&self, sha256: [u8; 32]) -> Result<bool, OriginalsError> {
+    /// Deletes those of `hashes` (found unused by the retention pass) that nothing needs now:
+    /// a stamping or draft of one may have begun since the pass looked. Returns how many it
+    /// deleted.
+    pub async fn remove_unless_needed(
+        &self,
+        ledger: &Ledger,
+        hashes: Vec<[u8; 32]>,
+        cutoff: Timestamp,
+        draft_cutoff: Timestamp,
+    ) -> Result<usize, OriginalsError> {
         match self {
-            Originals::Files(dir) => in_files(dir, move |dir| blobs::remove(dir, &sha256)).await,
-            Originals::Database(ledger) => Ok(ledger.remove_original(&sha256).await?),
+            Originals::Files { dir, purge } => {
+                let _alone = purge.write().await;
+                let needed: HashSet<[u8; 32]> = ledger.needed_originals(&hashes, cutoff, draft_cutoff).await?;
+                let unneeded: Vec<[u8; 32]> = hashes.into_iter().filter(|sha| !needed.contains(sha)).collect();
+                in_files(dir, move |dir| {
+                    let mut removed = 0;
+                    for sha in &unneeded {
+                        removed += usize::from(blobs::remove(dir, sha)?);
+                    }
+                    Ok(removed)
+                })
+                .await
+            }
+            Originals::Database(ledger) => Ok(ledger.remove_originals_unless_needed(&hashes, cutoff, draft_cutoff).await?.len()),
         }
     }
 }

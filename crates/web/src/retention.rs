@@ -5,11 +5,13 @@
 
 use std::time::Duration;
 
+use meterai_core::Timestamp;
+
 use crate::AppState;
 use crate::blobs;
 use crate::error::ApiError;
 
-/// Originals one purge pass deletes at most (the next pass continues).
+/// Stampings (and expired drafts) one purge pass looks at, at most (the next pass continues).
 pub const PURGE_BATCH_MAX: i64 = 1_000;
 
 /// Deletes the originals no stamping needs within the retention period and no live draft uses,
@@ -26,40 +28,38 @@ pub async fn purge_pass(state: &AppState, batch: i64) -> Result<usize, ApiError>
     let retention_ms = i64::from(state.config.retention_days).saturating_mul(86_400_000);
     let cutoff = now.plus_millis(-retention_ms);
     let draft_cutoff = now.plus_millis(-crate::portal::stamp::DRAFT_TTL_MS);
-    let (hashes, next) = state.ledger.originals_unused_since(cutoff, draft_cutoff, batch).await?;
-    let mut removed = 0;
-    let mut all_settled = true;
-    for sha in hashes {
-        match remove(state, sha).await {
-            Some(removed_now) => removed += usize::from(removed_now),
-            None => all_settled = false,
-        }
-    }
+    let (mut hashes, next) = state.ledger.originals_unused_since(cutoff, draft_cutoff, batch).await?;
+    hashes.sort_unstable();
+    hashes.dedup();
+    let settled = if hashes.is_empty() { Some(0) } else { remove_unless_needed(state, hashes, cutoff, draft_cutoff).await };
     // A failed removal keeps the pass where it was, so the next one retries it.
-    if all_settled {
+    if settled.is_some() {
         state.ledger.record_purge_cursor(&next).await?;
     }
+    let mut removed = settled.unwrap_or(0);
     // Drafts past their day go, and with them an original nothing else needs (no stamping
     // ever names it, or only stampings past their retention: it would otherwise stay
     // forever). A draft goes only once such an original is gone, so a failed removal is
     // retried at the next pass.
     for (sha, still_needed) in state.ledger.expired_drafts(draft_cutoff, cutoff, batch).await? {
         if !still_needed {
-            let Some(removed_now) = remove(state, sha).await else { continue };
-            removed += usize::from(removed_now);
+            let Some(removed_now) = remove_unless_needed(state, vec![sha], cutoff, draft_cutoff).await else { continue };
+            removed += removed_now;
         }
         state.ledger.delete_expired_drafts_of(draft_cutoff, &sha).await?;
     }
     Ok(removed)
 }
 
-/// Removes one original: `Some(true)` when this removed it, `Some(false)` when it was not
-/// kept, `None` when the removal failed (logged; the next pass retries).
-async fn remove(state: &AppState, sha: [u8; 32]) -> Option<bool> {
-    match state.originals.remove(sha).await {
+/// Removes those of `hashes` that nothing needs any more, checked again at the removal (a
+/// stamping or draft of one may have begun since the pass found it): how many went, or `None`
+/// when the removal failed (logged; the next pass retries).
+async fn remove_unless_needed(state: &AppState, hashes: Vec<[u8; 32]>, cutoff: Timestamp, draft_cutoff: Timestamp) -> Option<usize> {
+    let first = hashes.first().map(|sha| blobs::hex(sha)).unwrap_or_default();
+    match state.originals.remove_unless_needed(&state.ledger, hashes, cutoff, draft_cutoff).await {
         Ok(removed) => Some(removed),
         Err(e) => {
-            tracing::warn!("purging original {}: {e}", blobs::hex(&sha));
+            tracing::warn!("purging originals (from {first}): {e}");
             None
         }
     }

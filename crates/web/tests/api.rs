@@ -4,6 +4,7 @@
 mod common;
 
 use common::{Backend, StampForm, TestApp, dev_signer, error_code, spawn_app, spawn_app_with, spawn_app_with_signer};
+use meterai_core::Clock;
 use sha2::{Digest, Sha256};
 
 on_both_backends!(
@@ -12,6 +13,7 @@ on_both_backends!(
     a_non_pdf_is_refused_with_not_pdf_and_the_quota_is_back,
     when_the_original_cannot_be_kept_the_stamping_fails_with_its_unit_back_and_works_once_it_can,
     each_retention_pass_continues_where_the_last_left_off_until_every_expired_original_is_gone,
+    a_retention_pass_leaves_an_expired_original_that_a_stamping_began_to_use_after_the_pass_found_it,
     a_replay_returns_the_same_stamping_and_a_changed_request_under_the_key_is_409,
     another_users_stamping_and_document_are_404_and_no_key_is_401,
     a_mistyped_serial_is_400_and_an_unknown_one_is_404,
@@ -198,6 +200,38 @@ async fn each_retention_pass_continues_where_the_last_left_off_until_every_expir
         assert_eq!(kept().await, left);
     }
     assert_eq!(meterai_web::retention::purge_pass(&app.state, 1).await.expect("purge"), 0, "nothing left");
+    assert_audit_clean(&app).await;
+    app.stop().await;
+}
+
+async fn a_retention_pass_leaves_an_expired_original_that_a_stamping_began_to_use_after_the_pass_found_it(
+    backend: Backend,
+) {
+    let clock = std::sync::Arc::new(meterai_core::ManualClock::new(meterai_core::Timestamp(1_780_000_000_000)));
+    let app = common::spawn_app_with_clock(backend, meterai_web::UPLOAD_BYTES_MAX, clock.clone()).await;
+    let (_, key) = app.user_with_key("owner@example.id", 2).await;
+    let form = StampForm::corpus_letter();
+    let sha = meterai_web::blobs::sha256(&form.file);
+    assert_eq!(app.stamp(&key, "first", &form).await.status(), 201);
+    clock.advance(i64::from(meterai_web::DOWNLOAD_RETENTION_DAYS + 1) * 86_400_000);
+    // The pass's search, as a pass makes it: the original is past its retention.
+    let now = clock.now();
+    let cutoff = now.plus_millis(-i64::from(meterai_web::DOWNLOAD_RETENTION_DAYS) * 86_400_000);
+    let draft_cutoff = now.plus_millis(-meterai_web::portal::stamp::DRAFT_TTL_MS);
+    let (found, _) = app.state.ledger.originals_unused_since(cutoff, draft_cutoff, 10).await.expect("search");
+    assert_eq!(found, vec![sha]);
+    // Meanwhile its owner stamps the same document again; keeping its original finds it kept.
+    let again = json(app.stamp(&key, "again", &form).await).await;
+    let id = again["id"].as_str().expect("id").to_string();
+    // The pass's removal must see the new stamping.
+    let removed = app.state.originals.remove_unless_needed(&app.state.ledger, found, cutoff, draft_cutoff).await.expect("purge");
+    assert_eq!(removed, 0, "the new stamping needs it");
+    let document = app.get_with(&key, &format!("/api/v1/stampings/{id}/document")).await;
+    assert_eq!(document.status(), 200, "the new stamping's document downloads");
+    // Once that stamping's retention is over too, a pass removes the original.
+    clock.advance(i64::from(meterai_web::DOWNLOAD_RETENTION_DAYS + 1) * 86_400_000);
+    assert_eq!(meterai_web::retention::purge_pass(&app.state, 10).await.expect("purge"), 1);
+    assert_eq!(app.state.originals.get(sha).await.expect("read"), None);
     assert_audit_clean(&app).await;
     app.stop().await;
 }

@@ -98,11 +98,6 @@ pub async fn upload(State(state): State<AppState>, user: PortalUser, request: Re
         })
         .await
         .map_err(|e| ApiError::internal(format!("upload task: {e}")))??;
-        state
-            .originals
-            .put(input_sha256, file, id.to_string(), state.clock.now())
-            .await
-            .map_err(|e| ApiError::internal(format!("keeping the draft: {e}")))?;
         let draft = Draft {
             id,
             user_id: user.user.id,
@@ -115,8 +110,17 @@ pub async fn upload(State(state): State<AppState>, user: PortalUser, request: Re
             height_pt,
             created_at: state.clock.now(),
         };
-        // Expired drafts (and originals only they used) go in the retention pass.
+        // Expired drafts (and originals only they used) go in the retention pass. The draft
+        // is recorded before its original is kept, as a stamping is: a retention pass either
+        // sees the draft and leaves the original, or removed it before this keeps it afresh.
+        // A draft whose original could not be kept opens as DRAFT_GONE (upload it again) and
+        // expires with the rest.
         state.ledger.create_draft(&draft).await?;
+        state
+            .originals
+            .put(input_sha256, file, id.to_string(), state.clock.now())
+            .await
+            .map_err(|e| ApiError::internal(format!("keeping the draft: {e}")))?;
         Ok(Redirect::to(&format!("/stamp/{id}")).into_response())
     }
     .await;
