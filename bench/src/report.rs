@@ -155,26 +155,6 @@ fn with_section(document: &str, heading: &str, section: &str) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::with_section;
-
-    #[test]
-    fn a_rerun_replaces_the_generated_figures_and_keeps_the_hand_written_readings_and_other_sections() {
-        let document = "# Benchmarks\n\n## Ledger\nledger figures\n\n## HTTP end to end\n\nold table\n\n\
-                        ### Reading these figures (hand-written)\nwhy\n\n## Later\nlater\n";
-        let new = with_section(document, "## HTTP end to end", "## HTTP end to end\n\nnew table\n");
-        assert_eq!(
-            new,
-            "# Benchmarks\n\n## Ledger\nledger figures\n\n## HTTP end to end\n\nnew table\n\n\
-             ### Reading these figures (hand-written)\nwhy\n\n## Later\nlater\n"
-        );
-        let last = with_section("# B\n\n## HTTP end to end\nold\n", "## HTTP end to end", "## HTTP end to end\nnew\n");
-        assert_eq!(last, "# B\n\n## HTTP end to end\nnew\n");
-        let appended = with_section("# B\n", "## HTTP end to end", "## HTTP end to end\nnew\n");
-        assert_eq!(appended, "# B\n\n## HTTP end to end\nnew\n");
-    }
-}
 
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
@@ -202,5 +182,26 @@ pub fn date_utc() -> String {
     match d.get(2..14) {
         Some(t) => format!("{}-{}-{} {}:{} UTC", &t[0..4], &t[4..6], &t[6..8], &t[8..10], &t[10..12]),
         None => d,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_section;
+
+    #[test]
+    fn a_rerun_replaces_the_generated_figures_and_keeps_the_hand_written_readings_and_other_sections() {
+        let document = "# Benchmarks\n\n## Ledger\nledger figures\n\n## HTTP end to end\n\nold table\n\n\
+                        ### Reading these figures (hand-written)\nwhy\n\n## Later\nlater\n";
+        let new = with_section(document, "## HTTP end to end", "## HTTP end to end\n\nnew table\n");
+        assert_eq!(
+            new,
+            "# Benchmarks\n\n## Ledger\nledger figures\n\n## HTTP end to end\n\nnew table\n\n\
+             ### Reading these figures (hand-written)\nwhy\n\n## Later\nlater\n"
+        );
+        let last = with_section("# B\n\n## HTTP end to end\nold\n", "## HTTP end to end", "## HTTP end to end\nnew\n");
+        assert_eq!(last, "# B\n\n## HTTP end to end\nnew\n");
+        let appended = with_section("# B\n", "## HTTP end to end", "## HTTP end to end\nnew\n");
+        assert_eq!(appended, "# B\n\n## HTTP end to end\nnew\n");
     }
 }
