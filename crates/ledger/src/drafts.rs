@@ -60,31 +60,17 @@ impl Ledger {
         Ok(())
     }
 
-    /// The originals of drafts created before `cutoff` (expired ones), each once, with whether
-    /// something else still needs it: a stamping of that original within its retention period
-    /// (unfinished, or finished since `retention_cutoff`: its retention decides) or a draft
-    /// since `cutoff`. At most `limit`; across all users, since originals are shared by
-    /// content.
-    pub async fn expired_drafts(&self, cutoff: Timestamp, retention_cutoff: Timestamp, limit: i64) -> Result<Vec<([u8; 32], bool)>, LedgerError> {
-        let rows = sqlx::query(
-            "SELECT d.input_sha256, \
-             CAST(CASE WHEN EXISTS (SELECT 1 FROM stampings s WHERE s.input_sha256 = d.input_sha256 \
-                                    AND (s.finished_at IS NULL OR s.finished_at >= $2)) \
-               OR EXISTS (SELECT 1 FROM drafts l WHERE l.input_sha256 = d.input_sha256 AND l.created_at >= $1) \
-             THEN 1 ELSE 0 END AS BIGINT) \
-             FROM (SELECT DISTINCT input_sha256 FROM drafts WHERE created_at < $1 LIMIT $3) d",
-        )
-        .bind(cutoff.0)
-        .bind(retention_cutoff.0)
-        .bind(limit)
-        .fetch_all(self.store.pool())
-        .await?;
-        let hashes = sha256s_from(&rows, "drafts")?;
-        let mut out = Vec::with_capacity(rows.len());
-        for (sha, row) in hashes.into_iter().zip(&rows) {
-            out.push((sha, row.try_get::<i64, _>(1).map_err(StoreError::from)? != 0));
-        }
-        Ok(out)
+    /// The originals of drafts created before `cutoff` (expired ones), each once, at most
+    /// `limit`; across all users, since originals are shared by content. Whether something
+    /// else still needs one is the retention removal's to check
+    /// ([`Ledger::remove_originals_unless_needed`]).
+    pub async fn expired_drafts(&self, cutoff: Timestamp, limit: i64) -> Result<Vec<[u8; 32]>, LedgerError> {
+        let rows = sqlx::query("SELECT DISTINCT input_sha256 FROM drafts WHERE created_at < $1 LIMIT $2")
+            .bind(cutoff.0)
+            .bind(limit)
+            .fetch_all(self.store.pool())
+            .await?;
+        Ok(sha256s_from(&rows, "drafts")?)
     }
 
     /// Deletes the drafts created before `cutoff` (expired ones) whose original is `sha256`.

@@ -22,7 +22,7 @@ pub const RETENTION_HASHES_MAX: usize = 1_000;
 /// The condition under which the original named by `{sha}` (an SQL expression) is still
 /// needed: a stamping of it not finished, or finished at or after `$1` (the retention cutoff),
 /// or a draft of it created at or after `$2` (the drafts' cutoff). The retention pass's search
-/// (`Ledger::originals_unused_since`, `Ledger::expired_drafts`) uses the same rules.
+/// (`Ledger::originals_unused_since`) uses the same rules.
 fn needed_condition(sha: &str) -> String {
     format!(
         "EXISTS (SELECT 1 FROM stampings t WHERE t.input_sha256 = {sha} AND (t.finished_at IS NULL OR t.finished_at >= $1)) \

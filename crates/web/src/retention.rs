@@ -39,14 +39,17 @@ pub async fn purge_pass(state: &AppState, batch: i64) -> Result<usize, ApiError>
     let mut removed = settled.unwrap_or(0);
     // Drafts past their day go, and with them an original nothing else needs (no stamping
     // ever names it, or only stampings past their retention: it would otherwise stay
-    // forever). A draft goes only once such an original is gone, so a failed removal is
+    // forever). The drafts go only once their originals are settled, so a failed removal is
     // retried at the next pass.
-    for (sha, still_needed) in state.ledger.expired_drafts(draft_cutoff, cutoff, batch).await? {
-        if !still_needed {
-            let Some(removed_now) = remove_unless_needed(state, vec![sha], cutoff, draft_cutoff).await else { continue };
-            removed += removed_now;
+    let expired = state.ledger.expired_drafts(draft_cutoff, batch).await?;
+    if !expired.is_empty() {
+        let Some(removed_now) = remove_unless_needed(state, expired.clone(), cutoff, draft_cutoff).await else {
+            return Ok(removed);
+        };
+        removed += removed_now;
+        for sha in &expired {
+            state.ledger.delete_expired_drafts_of(draft_cutoff, sha).await?;
         }
-        state.ledger.delete_expired_drafts_of(draft_cutoff, &sha).await?;
     }
     Ok(removed)
 }
