@@ -5,8 +5,6 @@
 //! SQLite it keeps them as files in the data directory instead (one node; the embedded
 //! database's single writer is kept for the ledger). These methods work on both backends.
 
-use std::collections::HashSet;
-
 use meterai_core::Timestamp;
 use sqlx::Row;
 
@@ -19,14 +17,16 @@ use crate::store::hex;
 /// parameter); longer lists take several statements.
 pub const RETENTION_HASHES_MAX: usize = 1_000;
 
-/// The condition under which the original named by `{sha}` (an SQL expression) is still
-/// needed: a stamping of it not finished, or finished at or after `$1` (the retention cutoff),
-/// or a draft of it created at or after `$2` (the drafts' cutoff). The retention pass's search
-/// (`Ledger::originals_unused_since`) uses the same rules.
-fn needed_condition(sha: &str) -> String {
+/// The condition under which nothing needs the original named by `{sha}` (an SQL expression)
+/// any more: no stamping of it unfinished or finished at or after `$1` (the retention cutoff),
+/// and no draft of it created at or after `$2` (the drafts' cutoff). The retention pass's
+/// search (`Ledger::originals_unused_since`) uses the same rules. Two `NOT EXISTS` joined by
+/// `AND`, not `NOT (EXISTS .. OR EXISTS ..)`: PostgreSQL plans each as one anti-join, where
+/// the `OR` would run a scan of `stampings` per hash.
+fn unneeded_condition(sha: &str) -> String {
     format!(
-        "EXISTS (SELECT 1 FROM stampings t WHERE t.input_sha256 = {sha} AND (t.finished_at IS NULL OR t.finished_at >= $1)) \
-         OR EXISTS (SELECT 1 FROM drafts d WHERE d.input_sha256 = {sha} AND d.created_at >= $2)"
+        "NOT EXISTS (SELECT 1 FROM stampings t WHERE t.input_sha256 = {sha} AND (t.finished_at IS NULL OR t.finished_at >= $1)) \
+         AND NOT EXISTS (SELECT 1 FROM drafts d WHERE d.input_sha256 = {sha} AND d.created_at >= $2)"
     )
 }
 
@@ -69,29 +69,27 @@ impl Ledger {
         })
     }
 
-    /// Which of `hashes` something still needs, by the rules of the retention pass as they
-    /// hold now: the pass found its candidates earlier, and a stamping or draft of one of them
-    /// may have begun since.
-    pub async fn needed_originals(
+    /// Those of `hashes` that nothing needs any more, by the rules of the retention pass as
+    /// they hold now: the pass found its candidates earlier, and a stamping or draft of one of
+    /// them may have begun since.
+    pub async fn unneeded_originals(
         &self,
         hashes: &[[u8; 32]],
         cutoff: Timestamp,
         draft_cutoff: Timestamp,
-    ) -> Result<HashSet<[u8; 32]>, LedgerError> {
+    ) -> Result<Vec<[u8; 32]>, LedgerError> {
         // A VALUES list's column is `column1` on both backends.
-        let needed = self
-            .retention_statement(hashes, cutoff, draft_cutoff, |count| {
-                format!(
-                    "SELECT c.column1 FROM (VALUES {rows}) AS c WHERE {needed}",
-                    rows = hash_parameters(count, "(", ")"),
-                    needed = needed_condition("c.column1"),
-                )
-            })
-            .await?;
-        Ok(needed.into_iter().collect())
+        self.retention_statement(hashes, cutoff, draft_cutoff, |count| {
+            format!(
+                "SELECT c.column1 FROM (VALUES {rows}) AS c WHERE {unneeded}",
+                rows = hash_parameters(count, "(", ")"),
+                unneeded = unneeded_condition("c.column1"),
+            )
+        })
+        .await
     }
 
-    /// Deletes those of `hashes` that nothing needs (see [`Ledger::needed_originals`]), each
+    /// Deletes those of `hashes` that nothing needs (see [`Ledger::unneeded_originals`]), each
     /// checked and deleted in one statement, and returns the ones it deleted. A stamping that
     /// began before the statement is seen by it; one that begins after keeps its original
     /// afresh, since it keeps it after it began (an insert meeting this delete waits for it
@@ -104,9 +102,9 @@ impl Ledger {
     ) -> Result<Vec<[u8; 32]>, LedgerError> {
         self.retention_statement(hashes, cutoff, draft_cutoff, |count| {
             format!(
-                "DELETE FROM originals WHERE sha256 IN ({list}) AND NOT ({needed}) RETURNING sha256",
+                "DELETE FROM originals WHERE sha256 IN ({list}) AND {unneeded} RETURNING sha256",
                 list = hash_parameters(count, "", ""),
-                needed = needed_condition("originals.sha256"),
+                unneeded = unneeded_condition("originals.sha256"),
             )
         })
         .await

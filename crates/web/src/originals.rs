@@ -3,7 +3,6 @@
 //! (several nodes: any node serves a download another node's stamping needs, and no node
 //! keeps state of its own). Every read is checked against the hash it was asked for.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -96,8 +95,7 @@ impl Originals {
         match self {
             Originals::Files { dir, purge } => {
                 let _alone = purge.write().await;
-                let needed: HashSet<[u8; 32]> = ledger.needed_originals(&hashes, cutoff, draft_cutoff).await?;
-                let unneeded: Vec<[u8; 32]> = hashes.into_iter().filter(|sha| !needed.contains(sha)).collect();
+                let unneeded = ledger.unneeded_originals(&hashes, cutoff, draft_cutoff).await?;
                 in_files(dir, move |dir| {
                     let mut removed = 0;
                     for sha in &unneeded {
