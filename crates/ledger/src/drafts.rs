@@ -63,7 +63,7 @@ impl Ledger {
     /// The originals of drafts created before `cutoff` (expired ones), each once, at most
     /// `limit`; across all users, since originals are shared by content. Whether something
     /// else still needs one is the retention removal's to check
-    /// ([`Ledger::remove_originals_unless_needed`]).
+    /// ([`Ledger::unneeded_originals`]).
     pub async fn expired_drafts(&self, cutoff: Timestamp, limit: i64) -> Result<Vec<[u8; 32]>, LedgerError> {
         let rows = sqlx::query("SELECT DISTINCT input_sha256 FROM drafts WHERE created_at < $1 LIMIT $2")
             .bind(cutoff.0)

@@ -13,7 +13,7 @@ use crate::ledger::Ledger;
 use crate::rows::sha256s_from;
 use crate::store::hex;
 
-/// Hashes one statement of a retention check or removal binds at most (each is a bind
+/// Hashes one statement of [`Ledger::unneeded_originals`] binds at most (each is a bind
 /// parameter); longer lists take several statements.
 pub const RETENTION_HASHES_MAX: usize = 1_000;
 
@@ -30,10 +30,13 @@ fn unneeded_condition(sha: &str) -> String {
     )
 }
 
-/// `$3, $4, ..` (each between `open` and `close`) for `count` hashes bound after the two
-/// cutoffs.
-fn hash_parameters(count: usize, open: &str, close: &str) -> String {
-    (0..count).map(|i| format!("{open}${}{close}", i + 3)).collect::<Vec<_>>().join(", ")
+/// What [`Ledger::unneeded_originals`] does with the originals nothing needs any more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unneeded {
+    /// Lists them (the caller deletes them where they are kept).
+    List,
+    /// Deletes them from the `originals` table and lists what it deleted.
+    Delete,
 }
 
 /// The largest original kept, in bytes: far above any upload limit the web service allows,
@@ -70,59 +73,33 @@ impl Ledger {
     }
 
     /// Those of `hashes` that nothing needs any more, by the rules of the retention pass as
-    /// they hold now: the pass found its candidates earlier, and a stamping or draft of one of
-    /// them may have begun since.
+    /// they hold now (the pass found its candidates earlier, and a stamping or draft of one of
+    /// them may have begun since): listed, or deleted and listed, as `then` says.
+    ///
+    /// A deletion checks and deletes in one statement: a stamping that began before the
+    /// statement is seen by it; one that begins after keeps its original afresh, since it
+    /// keeps it after it began (an insert meeting this delete waits for it to commit, then
+    /// inserts).
     pub async fn unneeded_originals(
         &self,
         hashes: &[[u8; 32]],
         cutoff: Timestamp,
         draft_cutoff: Timestamp,
-    ) -> Result<Vec<[u8; 32]>, LedgerError> {
-        // A VALUES list's column is `column1` on both backends.
-        self.retention_statement(hashes, cutoff, draft_cutoff, |count| {
-            format!(
-                "SELECT c.column1 FROM (VALUES {rows}) AS c WHERE {unneeded}",
-                rows = hash_parameters(count, "(", ")"),
-                unneeded = unneeded_condition("c.column1"),
-            )
-        })
-        .await
-    }
-
-    /// Deletes those of `hashes` that nothing needs (see [`Ledger::unneeded_originals`]), each
-    /// checked and deleted in one statement, and returns the ones it deleted. A stamping that
-    /// began before the statement is seen by it; one that begins after keeps its original
-    /// afresh, since it keeps it after it began (an insert meeting this delete waits for it
-    /// to commit, then inserts).
-    pub async fn remove_originals_unless_needed(
-        &self,
-        hashes: &[[u8; 32]],
-        cutoff: Timestamp,
-        draft_cutoff: Timestamp,
-    ) -> Result<Vec<[u8; 32]>, LedgerError> {
-        self.retention_statement(hashes, cutoff, draft_cutoff, |count| {
-            format!(
-                "DELETE FROM originals WHERE sha256 IN ({list}) AND {unneeded} RETURNING sha256",
-                list = hash_parameters(count, "", ""),
-                unneeded = unneeded_condition("originals.sha256"),
-            )
-        })
-        .await
-    }
-
-    /// Runs the statement `sql(count)` makes for `count` hashes over `hashes`, at most
-    /// [`RETENTION_HASHES_MAX`] at a time, with the two cutoffs bound first, and returns the
-    /// hashes its rows name.
-    async fn retention_statement(
-        &self,
-        hashes: &[[u8; 32]],
-        cutoff: Timestamp,
-        draft_cutoff: Timestamp,
-        sql: impl Fn(usize) -> String,
+        then: Unneeded,
     ) -> Result<Vec<[u8; 32]>, LedgerError> {
         let mut named = Vec::new();
         for chunk in hashes.chunks(RETENTION_HASHES_MAX) {
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql(chunk.len()))).bind(cutoff.0).bind(draft_cutoff.0);
+            // A VALUES list's column is `column1` on both backends.
+            let unneeded = format!(
+                "SELECT c.column1 FROM (VALUES {rows}) AS c WHERE {condition}",
+                rows = (0..chunk.len()).map(|i| format!("(${})", i + 3)).collect::<Vec<_>>().join(", "),
+                condition = unneeded_condition("c.column1"),
+            );
+            let sql = match then {
+                Unneeded::List => unneeded,
+                Unneeded::Delete => format!("DELETE FROM originals WHERE sha256 IN ({unneeded}) RETURNING sha256"),
+            };
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(cutoff.0).bind(draft_cutoff.0);
             for sha in chunk {
                 query = query.bind(hex(sha));
             }

@@ -4,6 +4,7 @@ mod common;
 
 use common::{Kind, TestDb, clock};
 use meterai_core::{Clock, DocType, Serial, Timestamp};
+use meterai_ledger::originals::Unneeded;
 use meterai_ledger::*;
 
 fn id(n: u128) -> TransferId {
@@ -508,10 +509,10 @@ async fn an_original_is_kept_once_by_its_hash_read_back_byte_for_byte_and_remove
     // Nothing names it (no stamping, no draft): nothing needs it, and the retention removal
     // takes it; a hash that was never kept is simply not removed.
     let (cutoff, draft_cutoff) = (Timestamp(10), Timestamp(10));
-    assert_eq!(ledger.unneeded_originals(&[sha, [8u8; 32]], cutoff, draft_cutoff).await.unwrap(), vec![sha, [8u8; 32]]);
-    let removed = ledger.remove_originals_unless_needed(&[sha, [8u8; 32]], cutoff, draft_cutoff).await.unwrap();
+    assert_eq!(ledger.unneeded_originals(&[sha, [8u8; 32]], cutoff, draft_cutoff, Unneeded::List).await.unwrap(), vec![sha, [8u8; 32]]);
+    let removed = ledger.unneeded_originals(&[sha, [8u8; 32]], cutoff, draft_cutoff, Unneeded::Delete).await.unwrap();
     assert_eq!(removed, vec![sha]);
-    assert!(ledger.remove_originals_unless_needed(&[sha], cutoff, draft_cutoff).await.unwrap().is_empty(), "already gone");
+    assert!(ledger.unneeded_originals(&[sha], cutoff, draft_cutoff, Unneeded::Delete).await.unwrap().is_empty(), "already gone");
     assert_eq!(ledger.original(&sha).await.unwrap(), None);
     db.cleanup().await;
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use meterai_core::Timestamp;
+use meterai_ledger::originals::Unneeded;
 use meterai_ledger::{Backend, Ledger, LedgerError};
 use tokio::sync::RwLock;
 
@@ -19,6 +20,8 @@ pub enum Originals {
     Files {
         /// The data directory.
         dir: PathBuf,
+        /// Where the retention check asks what still needs an original.
+        ledger: Ledger,
         /// Makes the retention pass's last check and its removals one step for this node's
         /// keeps (there is one node on SQLite): a keep holds it shared while it writes (or
         /// finds) a blob, a removal holds it alone from its check to its last deletion. So a
@@ -27,7 +30,7 @@ pub enum Originals {
         purge: Arc<RwLock<()>>,
     },
     /// The `originals` table of this ledger's database, where one statement checks and
-    /// deletes (see [`Ledger::remove_originals_unless_needed`]).
+    /// deletes (see [`Ledger::unneeded_originals`]).
     Database(Ledger),
 }
 
@@ -52,7 +55,7 @@ impl Originals {
     /// The store a node on `ledger`'s backend uses.
     pub fn for_backend(ledger: &Ledger, data_dir: PathBuf) -> Originals {
         match ledger.store().backend() {
-            Backend::Sqlite => Originals::Files { dir: data_dir, purge: Arc::default() },
+            Backend::Sqlite => Originals::Files { dir: data_dir, ledger: ledger.clone(), purge: Arc::default() },
             Backend::Postgres => Originals::Database(ledger.clone()),
         }
     }
@@ -62,7 +65,7 @@ impl Originals {
     /// row.
     pub async fn put(&self, sha256: [u8; 32], bytes: Vec<u8>, unique: String, now: meterai_core::Timestamp) -> Result<(), OriginalsError> {
         match self {
-            Originals::Files { dir, purge } => {
+            Originals::Files { dir, purge, .. } => {
                 let _keeping = purge.read().await;
                 in_files(dir, move |dir| blobs::put(dir, &sha256, &bytes, &unique)).await
             }
@@ -87,15 +90,14 @@ impl Originals {
     /// deleted.
     pub async fn remove_unless_needed(
         &self,
-        ledger: &Ledger,
         hashes: Vec<[u8; 32]>,
         cutoff: Timestamp,
         draft_cutoff: Timestamp,
     ) -> Result<usize, OriginalsError> {
         match self {
-            Originals::Files { dir, purge } => {
+            Originals::Files { dir, ledger, purge } => {
                 let _alone = purge.write().await;
-                let unneeded = ledger.unneeded_originals(&hashes, cutoff, draft_cutoff).await?;
+                let unneeded = ledger.unneeded_originals(&hashes, cutoff, draft_cutoff, Unneeded::List).await?;
                 in_files(dir, move |dir| {
                     let mut removed = 0;
                     for sha in &unneeded {
@@ -105,7 +107,9 @@ impl Originals {
                 })
                 .await
             }
-            Originals::Database(ledger) => Ok(ledger.remove_originals_unless_needed(&hashes, cutoff, draft_cutoff).await?.len()),
+            Originals::Database(ledger) => {
+                Ok(ledger.unneeded_originals(&hashes, cutoff, draft_cutoff, Unneeded::Delete).await?.len())
+            }
         }
     }
 }

@@ -59,7 +59,7 @@ pub async fn purge_pass(state: &AppState, batch: i64) -> Result<usize, ApiError>
 /// when the removal failed (logged; the next pass retries).
 async fn remove_unless_needed(state: &AppState, hashes: Vec<[u8; 32]>, cutoff: Timestamp, draft_cutoff: Timestamp) -> Option<usize> {
     let first = hashes.first().map(|sha| blobs::hex(sha)).unwrap_or_default();
-    match state.originals.remove_unless_needed(&state.ledger, hashes, cutoff, draft_cutoff).await {
+    match state.originals.remove_unless_needed(hashes, cutoff, draft_cutoff).await {
         Ok(removed) => Some(removed),
         Err(e) => {
             tracing::warn!("purging originals (from {first}): {e}");

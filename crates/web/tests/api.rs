@@ -224,7 +224,7 @@ async fn a_retention_pass_leaves_an_expired_original_that_a_stamping_began_to_us
     let again = json(app.stamp(&key, "again", &form).await).await;
     let id = again["id"].as_str().expect("id").to_string();
     // The pass's removal must see the new stamping.
-    let removed = app.state.originals.remove_unless_needed(&app.state.ledger, found, cutoff, draft_cutoff).await.expect("purge");
+    let removed = app.state.originals.remove_unless_needed(found, cutoff, draft_cutoff).await.expect("purge");
     assert_eq!(removed, 0, "the new stamping needs it");
     let document = app.get_with(&key, &format!("/api/v1/stampings/{id}/document")).await;
     assert_eq!(document.status(), 200, "the new stamping's document downloads");
