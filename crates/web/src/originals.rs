@@ -94,6 +94,9 @@ impl Originals {
         cutoff: Timestamp,
         draft_cutoff: Timestamp,
     ) -> Result<usize, OriginalsError> {
+        if hashes.is_empty() {
+            return Ok(0);
+        }
         match self {
             Originals::Files { dir, ledger, purge } => {
                 let _alone = purge.write().await;

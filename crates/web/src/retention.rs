@@ -31,7 +31,7 @@ pub async fn purge_pass(state: &AppState, batch: i64) -> Result<usize, ApiError>
     let (mut hashes, next) = state.ledger.originals_unused_since(cutoff, draft_cutoff, batch).await?;
     hashes.sort_unstable();
     hashes.dedup();
-    let settled = if hashes.is_empty() { Some(0) } else { remove_unless_needed(state, hashes, cutoff, draft_cutoff).await };
+    let settled = remove_unless_needed(state, hashes, cutoff, draft_cutoff).await;
     // A failed removal keeps the pass where it was, so the next one retries it.
     if settled.is_some() {
         state.ledger.record_purge_cursor(&next).await?;
@@ -42,14 +42,12 @@ pub async fn purge_pass(state: &AppState, batch: i64) -> Result<usize, ApiError>
     // forever). The drafts go only once their originals are settled, so a failed removal is
     // retried at the next pass.
     let expired = state.ledger.expired_drafts(draft_cutoff, batch).await?;
-    if !expired.is_empty() {
-        let Some(removed_now) = remove_unless_needed(state, expired.clone(), cutoff, draft_cutoff).await else {
-            return Ok(removed);
-        };
-        removed += removed_now;
-        for sha in &expired {
-            state.ledger.delete_expired_drafts_of(draft_cutoff, sha).await?;
-        }
+    let Some(removed_now) = remove_unless_needed(state, expired.clone(), cutoff, draft_cutoff).await else {
+        return Ok(removed);
+    };
+    removed += removed_now;
+    for sha in &expired {
+        state.ledger.delete_expired_drafts_of(draft_cutoff, sha).await?;
     }
     Ok(removed)
 }
