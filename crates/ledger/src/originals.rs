@@ -20,14 +20,34 @@ pub const RETENTION_HASHES_MAX: usize = 1_000;
 /// The condition under which nothing needs the original named by `{sha}` (an SQL expression)
 /// any more: no stamping of it unfinished or finished at or after `$1` (the retention cutoff),
 /// and no draft of it created at or after `$2` (the drafts' cutoff). The retention pass's
-/// search (`Ledger::originals_unused_since`) uses the same rules. Two `NOT EXISTS` joined by
+/// search (`Ledger::originals_unused_since`) uses the same rules. Both lookups go by hash
+/// through an index (`stampings_by_input`, `drafts_by_input`, migration 0008). Two `NOT EXISTS` joined by
 /// `AND`, not `NOT (EXISTS .. OR EXISTS ..)`: PostgreSQL plans each as one anti-join, where
 /// the `OR` would run a scan of `stampings` per hash.
-fn unneeded_condition(sha: &str) -> String {
+pub(crate) fn unneeded_condition(sha: &str) -> String {
     format!(
         "NOT EXISTS (SELECT 1 FROM stampings t WHERE t.input_sha256 = {sha} AND (t.finished_at IS NULL OR t.finished_at >= $1)) \
          AND NOT EXISTS (SELECT 1 FROM drafts d WHERE d.input_sha256 = {sha} AND d.created_at >= $2)"
     )
+}
+
+/// The select of those of `count` hashes (bound as `$3`..) that nothing needs any more, with
+/// the cutoffs of [`unneeded_condition`] as `$1` and `$2`.
+pub(crate) fn unneeded_select(count: usize) -> String {
+    // A VALUES list's column is `column1` on both backends.
+    format!(
+        "SELECT c.column1 FROM (VALUES {rows}) AS c WHERE {condition}",
+        rows = (0..count).map(|i| format!("(${})", i + 3)).collect::<Vec<_>>().join(", "),
+        condition = unneeded_condition("c.column1"),
+    )
+}
+
+/// The retention pass's two statements over stampings and drafts (its search, and the check
+/// for two originals), named, for the tests that check how the databases plan them. Not for
+/// production use.
+#[doc(hidden)]
+pub fn retention_statements() -> [(&'static str, String); 2] {
+    [("search", crate::stampings::originals_unused_since_sql()), ("check", unneeded_select(2))]
 }
 
 /// What [`Ledger::unneeded_originals`] does with the originals nothing needs any more.
@@ -89,12 +109,7 @@ impl Ledger {
     ) -> Result<Vec<[u8; 32]>, LedgerError> {
         let mut named = Vec::new();
         for chunk in hashes.chunks(RETENTION_HASHES_MAX) {
-            // A VALUES list's column is `column1` on both backends.
-            let unneeded = format!(
-                "SELECT c.column1 FROM (VALUES {rows}) AS c WHERE {condition}",
-                rows = (0..chunk.len()).map(|i| format!("(${})", i + 3)).collect::<Vec<_>>().join(", "),
-                condition = unneeded_condition("c.column1"),
-            );
+            let unneeded = unneeded_select(chunk.len());
             let sql = match then {
                 Unneeded::List => unneeded,
                 Unneeded::Delete => format!("DELETE FROM originals WHERE sha256 IN ({unneeded}) RETURNING sha256"),

@@ -213,6 +213,19 @@ fn stamping_from_row(row: &AnyRow) -> Result<Stamping, StoreError> {
 /// ([`PurgeCursor`] as "FINISHED_AT ID"): see [`Ledger::originals_unused_since`].
 const PURGE_CURSOR_SETTING: &str = "originals_purge_cursor";
 
+/// The retention pass's search ([`Ledger::originals_unused_since`]): the originals of
+/// stampings finished before the cutoff `$1`, after the cursor (`$3`, `$4`), that nothing needs
+/// any more by the rules of `crate::originals::unneeded_condition` (drafts' cutoff `$2`), in
+/// cursor order, at most `$5`.
+pub(crate) fn originals_unused_since_sql() -> String {
+    format!(
+        "SELECT s.input_sha256, s.finished_at, s.id FROM stampings s \
+         WHERE (s.finished_at > $3 OR (s.finished_at = $3 AND s.id > $4)) AND s.finished_at < $1 AND {condition} \
+         ORDER BY s.finished_at, s.id LIMIT $5",
+        condition = crate::originals::unneeded_condition("s.input_sha256"),
+    )
+}
+
 /// Where a retention pass starts: after the stamping that finished at `finished_at` with `id`,
 /// in (finish time, id) order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -430,18 +443,11 @@ impl Ledger {
             .fetch_optional(self.store.pool())
             .await?;
         let after = stored.as_deref().and_then(PurgeCursor::parse).unwrap_or(PurgeCursor { finished_at: i64::MIN, id: String::new() });
-        let rows = sqlx::query(
-            "SELECT s.input_sha256, s.finished_at, s.id FROM stampings s \
-             WHERE (s.finished_at > $1 OR (s.finished_at = $1 AND s.id > $2)) AND s.finished_at < $3 \
-             AND NOT EXISTS (SELECT 1 FROM stampings t WHERE t.input_sha256 = s.input_sha256 \
-                             AND (t.finished_at IS NULL OR t.finished_at >= $3)) \
-             AND NOT EXISTS (SELECT 1 FROM drafts d WHERE d.input_sha256 = s.input_sha256 AND d.created_at >= $4) \
-             ORDER BY s.finished_at, s.id LIMIT $5",
-        )
-        .bind(after.finished_at)
-        .bind(&after.id)
+        let rows = sqlx::query(sqlx::AssertSqlSafe(originals_unused_since_sql()))
         .bind(cutoff.0)
         .bind(draft_cutoff.0)
+        .bind(after.finished_at)
+        .bind(&after.id)
         .bind(limit)
         .fetch_all(self.store.pool())
         .await?;

@@ -139,6 +139,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_account_deltas.sql"),
     include_str!("../migrations/0006_serials_by_sequence.sql"),
     include_str!("../migrations/0007_originals.sql"),
+    include_str!("../migrations/0008_lookups_by_input.sql"),
 ];
 /// The token in migrations replaced by the backend's auto-numbered primary key.
 const IDENTITY_TOKEN: &str = "{{IDENTITY}}";

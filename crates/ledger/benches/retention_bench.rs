@@ -1,0 +1,142 @@
+//! The retention pass's database work over many stampings of many owners: one page of its
+//! search (`Ledger::originals_unused_since`, 1,000 originals) and one check of 1,000 originals
+//! (`Ledger::unneeded_originals`), on SQLite and PostgreSQL. The anchor is the same statements
+//! on the schema before migration 0008 (`Store::open_at_version(.., 7)`), whose only index on
+//! the original's hash was led by the owner, measured in the same run on the same rows.
+//!
+//! Run: `cargo bench -p meterai-ledger --bench retention_bench -- [STAMPINGS] [USERS] [POSTGRES_URL]`
+//! (defaults: 20,000 stampings of 10,000 owners, postgres://postgres@127.0.0.1:5432/test).
+//! `BENCH_BACKENDS=sqlite|postgres` measures one backend. The anchor's cost on SQLite grows
+//! with the square of the table: keep STAMPINGS modest there.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use meterai_core::{SystemClock, Timestamp};
+use meterai_ledger::originals::Unneeded;
+use meterai_ledger::{Ledger, LedgerConfig, Store};
+use sqlx::{Connection, Row};
+
+/// Originals per search page and per check, as the retention pass asks.
+const PAGE: usize = 1_000;
+/// The last schema version without migration 0008's indexes.
+const SCHEMA_BEFORE: usize = 7;
+
+async fn fresh_location(backend: &str, pg_base: &str, tag: &str) -> String {
+    let name = format!("retention_{}_{tag}", std::process::id());
+    if backend == "sqlite" {
+        let dir = std::env::temp_dir().join("meterai-retention-bench").join(&name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("bench dir");
+        dir.join("ledger.sqlite3").display().to_string()
+    } else {
+        let mut admin = sqlx::AnyConnection::connect(pg_base).await.expect("PostgreSQL");
+        let sql = format!("DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await.expect("schema");
+        let separator = if pg_base.contains('?') { '&' } else { '?' };
+        format!("{pg_base}{separator}options[search_path]={name}")
+    }
+}
+
+/// Writes `stampings` finished stampings (one finished per millisecond, each of its own
+/// original) of `users` owners and a tenth as many drafts, skipping the foreign keys: only the
+/// tables' sizes and shapes matter here. Returns the oldest `PAGE` originals.
+async fn fill(backend: &str, location: &str, stampings: u64, users: u64) -> Vec<[u8; 32]> {
+    let url = if backend == "sqlite" { format!("sqlite://{location}") } else { location.to_string() };
+    let mut conn = sqlx::AnyConnection::connect(&url).await.expect("connect");
+    // PostgreSQL's autovacuum would have analysed tables this size; SQLite keeps no
+    // statistics unless told (the server never runs ANALYZE), so it is left as it is served.
+    let (series, hash, no_keys, analyse) = if backend == "sqlite" {
+        (
+            "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < {count})",
+            "lower(hex(randomblob(32)))",
+            "PRAGMA foreign_keys = OFF",
+            "SELECT 1",
+        )
+    } else {
+        ("WITH g(n) AS (SELECT generate_series(1, {count}))", "md5(n::text) || md5((n + 1)::text)", "SET session_replication_role = replica", "ANALYZE")
+    };
+    let stampings_sql = format!(
+        "{} INSERT INTO stampings (id, user_id, idempotency_key, request_sha256, status, file_name, input_sha256, \
+         input_bytes, page, doc_type, doc_number, doc_date, created_at, finished_at) \
+         SELECT 's' || n, n % {users}, 'k' || n, 'r', 'failed', 'f.pdf', {hash}, 1, 1, '2', 'n', 'd', n, n FROM g",
+        series.replace("{count}", &stampings.to_string()),
+    );
+    let drafts_sql = format!(
+        "{} INSERT INTO drafts (id, user_id, file_name, input_sha256, input_bytes, page, page_count, width_pt, height_pt, \
+         created_at) SELECT 'd' || n, n % {users}, 'f.pdf', {hash}, 1, 1, 1, 595.0, 842.0, n FROM g",
+        series.replace("{count}", &(stampings / 10).to_string()),
+    );
+    for sql in [no_keys, stampings_sql.as_str(), drafts_sql.as_str(), analyse] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())).execute(&mut conn).await.expect("fill");
+    }
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT input_sha256 FROM stampings ORDER BY finished_at LIMIT {PAGE}")))
+        .fetch_all(&mut conn)
+        .await
+        .expect("hashes");
+    conn.close().await.ok();
+    rows.iter()
+        .map(|row| {
+            let text: String = row.try_get(0).expect("hash");
+            meterai_core::hex::decode(&text).and_then(|b| <[u8; 32]>::try_from(b).ok()).expect("a SHA-256")
+        })
+        .collect()
+}
+
+/// The schema at `version`, or the latest.
+async fn open(location: &str, version: Option<usize>) -> Store {
+    match version {
+        Some(version) => Store::open_at_version(location, version).await,
+        None => Store::open(location).await,
+    }
+    .expect("open and migrate")
+}
+
+/// Milliseconds of one search page and of one check of the oldest originals, on the schema at
+/// `version` (the latest when `None`).
+async fn measure(backend: &str, pg_base: &str, version: Option<usize>, stampings: u64, users: u64) -> (f64, f64) {
+    let location = fresh_location(backend, pg_base, if version.is_some() { "before" } else { "latest" }).await;
+    open(&location, version).await.close().await;
+    let hashes = fill(backend, &location, stampings, users).await;
+    let store = open(&location, version).await;
+    let ledger = Ledger::start(store, Arc::new(SystemClock), LedgerConfig::default()).await.expect("start");
+    // Everything finished before the midpoint is past its retention; no draft is recent.
+    let cutoff = Timestamp(i64::try_from(stampings / 2).unwrap_or(i64::MAX));
+    let draft_cutoff = Timestamp(i64::MAX);
+    let started = Instant::now();
+    let (found, _) = ledger.originals_unused_since(cutoff, draft_cutoff, PAGE as i64).await.expect("search");
+    let search_ms = started.elapsed().as_secs_f64() * 1e3;
+    assert_eq!(found.len(), PAGE, "a full page");
+    let started = Instant::now();
+    let unneeded = ledger.unneeded_originals(&hashes, cutoff, draft_cutoff, Unneeded::List).await.expect("check");
+    let check_ms = started.elapsed().as_secs_f64() * 1e3;
+    assert_eq!(unneeded.len(), PAGE, "all of them are unneeded");
+    ledger.store().close().await;
+    if backend == "postgres" {
+        let schema = location.rsplit('=').next().unwrap_or_default();
+        let mut admin = sqlx::AnyConnection::connect(pg_base).await.expect("PostgreSQL");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(&mut admin).await.expect("drop");
+    }
+    (search_ms, check_ms)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    sqlx::any::install_default_drivers();
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let stampings: u64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(20_000);
+    let users: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10_000);
+    let pg_base = args.get(2).cloned().unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".into());
+    println!("| backend | stampings | owners | search page, before 0008 (anchor) ms | search page ms | anchor ÷ this | check of {PAGE}, before 0008 (anchor) ms | check ms | anchor ÷ this |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let only = std::env::var("BENCH_BACKENDS").unwrap_or_default();
+    for backend in ["sqlite", "postgres"].into_iter().filter(|b| only.is_empty() || only == *b) {
+        let (search_before, check_before) = measure(backend, &pg_base, Some(SCHEMA_BEFORE), stampings, users).await;
+        let (search, check) = measure(backend, &pg_base, None, stampings, users).await;
+        println!(
+            "| {backend} | {stampings} | {users} | {search_before:.1} | {search:.1} | {:.0}x | {check_before:.1} | {check:.1} | {:.0}x |",
+            search_before / search,
+            check_before / check
+        );
+    }
+}
