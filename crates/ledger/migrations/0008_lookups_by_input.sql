@@ -4,7 +4,7 @@
 -- still needs it (`originals::unneeded_condition`). `stampings_by_input` led with user_id, so
 -- a lookup by hash alone could not use it: SQLite (which keeps no statistics here, so never
 -- skip-scans) read the whole of `stampings` and of `drafts` once per original. Measured
--- (`cargo bench -p meterai-ledger --bench retention_bench`, BENCHMARKS.md) with 20,000
+-- (`cargo bench -p meterai-ledger --bench upkeep_bench`, BENCHMARKS.md) with 20,000
 -- stampings of 10,000 owners: 2.5 s to check 1,000 originals and 17 s for one page of the
 -- pass's search, against 25 ms and 28 ms through these indexes; with 50,000 stampings 5.9 s
 -- and 134 s, against 16 ms and 73 ms. On one SQLite node new originals wait for that check.

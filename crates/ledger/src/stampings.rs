@@ -213,14 +213,32 @@ fn stamping_from_row(row: &AnyRow) -> Result<Stamping, StoreError> {
 /// ([`PurgeCursor`] as "FINISHED_AT ID"): see [`Ledger::originals_unused_since`].
 const PURGE_CURSOR_SETTING: &str = "originals_purge_cursor";
 
+/// The sweeper's search for stampings a dead node left processing
+/// ([`Ledger::settle_abandoned_stampings`]): never-reserved ones begun before `$1`, at most
+/// `$2`. It names the status its partial index (`stampings_processing`, migration 0009) holds,
+/// so it reads the stampings in flight and not the history.
+const ABANDONED_STAMPINGS_SQL: &str = "SELECT s.id, p.status, sr.serial FROM stampings s \
+     LEFT JOIN pending_transfers p ON p.transfer_id = s.id \
+     LEFT JOIN serials sr ON sr.reserve_transfer_id = s.id \
+     WHERE s.status = 'processing' AND (p.status IN ('voided', 'expired') OR (p.status IS NULL AND s.created_at <= $1)) \
+     ORDER BY s.created_at LIMIT $2";
+
+/// The sweeper's search (see [`ABANDONED_STAMPINGS_SQL`]), for the tests that check how the
+/// databases plan it. Not for production use.
+#[doc(hidden)]
+pub fn sweeper_statement() -> &'static str {
+    ABANDONED_STAMPINGS_SQL
+}
+
 /// The retention pass's search ([`Ledger::originals_unused_since`]): the originals of
 /// stampings finished before the cutoff `$1`, after the cursor (`$3`, `$4`), that nothing needs
 /// any more by the rules of `crate::originals::unneeded_condition` (drafts' cutoff `$2`), in
-/// cursor order, at most `$5`.
+/// cursor order, at most `$5`. The cursor is a row comparison, which both databases turn into
+/// a range of `stampings_by_finish` (migration 0010), so a page reads what follows the cursor.
 pub(crate) fn originals_unused_since_sql() -> String {
     format!(
         "SELECT s.input_sha256, s.finished_at, s.id FROM stampings s \
-         WHERE (s.finished_at > $3 OR (s.finished_at = $3 AND s.id > $4)) AND s.finished_at < $1 AND {condition} \
+         WHERE (s.finished_at, s.id) > ($3, $4) AND s.finished_at < $1 AND {condition} \
          ORDER BY s.finished_at, s.id LIMIT $5",
         condition = crate::originals::unneeded_condition("s.input_sha256"),
     )
@@ -311,13 +329,7 @@ impl Ledger {
     /// run on several nodes at once (each update is conditional). Returns how many it settled.
     pub async fn settle_abandoned_stampings(&self) -> Result<usize, LedgerError> {
         let cutoff = self.clock.now().0.saturating_sub(ABANDONED_STAMPING_AGE_MS);
-        let rows = sqlx::query(
-            "SELECT s.id, p.status, sr.serial FROM stampings s \
-             LEFT JOIN pending_transfers p ON p.transfer_id = s.id \
-             LEFT JOIN serials sr ON sr.reserve_transfer_id = s.id \
-             WHERE s.status = 'processing' AND (p.status IN ('voided', 'expired') OR (p.status IS NULL AND s.created_at <= $1)) \
-             ORDER BY s.created_at LIMIT $2",
-        )
+        let rows = sqlx::query(ABANDONED_STAMPINGS_SQL)
         .bind(cutoff)
         .bind(SETTLE_BATCH_MAX)
         .fetch_all(self.store.pool())

@@ -140,6 +140,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_serials_by_sequence.sql"),
     include_str!("../migrations/0007_originals.sql"),
     include_str!("../migrations/0008_lookups_by_input.sql"),
+    include_str!("../migrations/0009_stampings_processing.sql"),
+    include_str!("../migrations/0010_stampings_by_finish.sql"),
 ];
 /// The token in migrations replaced by the backend's auto-numbered primary key.
 const IDENTITY_TOKEN: &str = "{{IDENTITY}}";

@@ -492,7 +492,7 @@ on_both_backends!(
     crate::stampings_a_dead_node_left_processing_are_settled_with_their_units_back
 );
 
-async fn the_retention_pass_finds_stampings_and_drafts_by_hash_through_an_index_not_a_scan_per_original(kind: Kind) {
+async fn the_retention_pass_reads_the_page_after_its_cursor_and_finds_stampings_and_drafts_by_hash_through_indexes(kind: Kind) {
     let db = TestDb::fresh(kind).await;
     let mut raw = db.raw().await;
     for (name, sql) in meterai_ledger::originals::retention_statements() {
@@ -516,6 +516,12 @@ async fn the_retention_pass_finds_stampings_and_drafts_by_hash_through_an_index_
                 rows.iter().map(|row| sqlx::Row::try_get::<String, _>(row, 0).unwrap()).collect()
             }
         };
+        if name == "search" {
+            // The page after the cursor, read from the index that orders stampings by finish
+            // (SQLite in that order; PostgreSQL sorts a range it estimates small).
+            assert!(plan.iter().any(|l| l.contains("stampings_by_finish")), "the search reads the history:\n{}", plan.join("\n"));
+            assert!(!plan.iter().any(|l| l.contains("TEMP B-TREE FOR ORDER BY")), "{}", plan.join("\n"));
+        }
         let by_hash = |line: &&String| match kind {
             Kind::Sqlite => ["SEARCH t ", "SEARCH d "].iter().any(|t| line.starts_with(t)) && line.contains("(input_sha256=?"),
             Kind::Postgres => line.contains("Index Cond: (") && line.contains("input_sha256 = \"*VALUES*\".column1"),
@@ -533,8 +539,34 @@ async fn the_retention_pass_finds_stampings_and_drafts_by_hash_through_an_index_
     db.cleanup().await;
 }
 on_both_backends!(
-    the_retention_pass_finds_stampings_and_drafts_by_hash_through_an_index_not_a_scan_per_original,
-    crate::the_retention_pass_finds_stampings_and_drafts_by_hash_through_an_index_not_a_scan_per_original
+    the_retention_pass_reads_the_page_after_its_cursor_and_finds_stampings_and_drafts_by_hash_through_indexes,
+    crate::the_retention_pass_reads_the_page_after_its_cursor_and_finds_stampings_and_drafts_by_hash_through_indexes
+);
+
+async fn the_sweeper_finds_stampings_in_flight_through_their_own_index_not_a_scan_of_the_history(kind: Kind) {
+    let db = TestDb::fresh(kind).await;
+    let mut raw = db.raw().await;
+    let sql = meterai_ledger::stampings::sweeper_statement();
+    let plan: Vec<String> = match kind {
+        Kind::Sqlite => {
+            let query = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"))).bind(1i64).bind(10i64);
+            query.fetch_all(&mut raw).await.unwrap().iter().map(|row| sqlx::Row::try_get::<String, _>(row, 3).unwrap()).collect()
+        }
+        Kind::Postgres => {
+            let setup = format!("SET enable_seqscan = off; PREPARE sweep AS {sql}");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(setup)).execute(&mut raw).await.unwrap();
+            let rows = sqlx::raw_sql("EXPLAIN EXECUTE sweep(1, 10)").fetch_all(&mut raw).await.unwrap();
+            rows.iter().map(|row| sqlx::Row::try_get::<String, _>(row, 0).unwrap()).collect()
+        }
+    };
+    let plan = plan.join("\n");
+    assert!(plan.contains("stampings_processing"), "the sweeper reads the whole history:\n{plan}");
+    drop(raw);
+    db.cleanup().await;
+}
+on_both_backends!(
+    the_sweeper_finds_stampings_in_flight_through_their_own_index_not_a_scan_of_the_history,
+    crate::the_sweeper_finds_stampings_in_flight_through_their_own_index_not_a_scan_of_the_history
 );
 
 async fn an_original_is_kept_once_by_its_hash_read_back_byte_for_byte_and_removed(kind: Kind) {

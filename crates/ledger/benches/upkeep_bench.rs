@@ -1,11 +1,13 @@
-//! The retention pass's database work over many stampings of many owners: one page of its
-//! search (`Ledger::originals_unused_since`, 1,000 originals) and one check of 1,000 originals
-//! (`Ledger::unneeded_originals`), on SQLite and PostgreSQL. The anchor is the same statements
-//! on the schema before migration 0008 (`Store::open_at_version(.., 7)`), whose only index on
-//! the original's hash was led by the owner, measured in the same run on the same rows.
+//! The background passes' database work over a long history of stampings of many owners, on
+//! SQLite and PostgreSQL: one page of the retention pass's search
+//! (`Ledger::originals_unused_since`, 1,000 originals), its check of 1,000 originals
+//! (`Ledger::unneeded_originals`), and one sweep for stampings a dead node left processing
+//! (`Ledger::settle_abandoned_stampings`, every 10 seconds on every node). The anchor is the
+//! same statements on the schema before migrations 0008 and 0009
+//! (`Store::open_at_version(.., 7)`), measured in the same run on the same rows.
 //!
-//! Run: `cargo bench -p meterai-ledger --bench retention_bench -- [STAMPINGS] [USERS] [POSTGRES_URL]`
-//! (defaults: 20,000 stampings of 10,000 owners, postgres://postgres@127.0.0.1:5432/test).
+//! Run: `cargo bench -p meterai-ledger --bench upkeep_bench -- [STAMPINGS] [USERS] [POSTGRES_URL]`
+//! (defaults: 10,000 stampings of 5,000 owners, postgres://postgres@127.0.0.1:5432/test).
 //! `BENCH_BACKENDS=sqlite|postgres` measures one backend. The anchor's cost on SQLite grows
 //! with the square of the table: keep STAMPINGS modest there.
 
@@ -19,8 +21,10 @@ use sqlx::{Connection, Row};
 
 /// Originals per search page and per check, as the retention pass asks.
 const PAGE: usize = 1_000;
-/// The last schema version without migration 0008's indexes.
+/// The last schema version without the indexes of migrations 0008 and 0009.
 const SCHEMA_BEFORE: usize = 7;
+/// A stamped tail as kept: ~10 KB of incremental update, in hex.
+const TAIL_HEX_CHARS: usize = 20_000;
 
 async fn fresh_location(backend: &str, pg_base: &str, tag: &str) -> String {
     let name = format!("retention_{}_{tag}", std::process::id());
@@ -38,28 +42,37 @@ async fn fresh_location(backend: &str, pg_base: &str, tag: &str) -> String {
     }
 }
 
-/// Writes `stampings` finished stampings (one finished per millisecond, each of its own
-/// original) of `users` owners and a tenth as many drafts, skipping the foreign keys: only the
-/// tables' sizes and shapes matter here. Returns the oldest `PAGE` originals.
+/// Writes `stampings` stamped stampings (one finished per millisecond, each of its own original
+/// and with a stamped tail of `TAIL_HEX_CHARS`) of `users` owners and a tenth as many drafts,
+/// skipping the foreign keys: only the tables' sizes and shapes matter here. Returns the oldest
+/// `PAGE` originals.
 async fn fill(backend: &str, location: &str, stampings: u64, users: u64) -> Vec<[u8; 32]> {
     let url = if backend == "sqlite" { format!("sqlite://{location}") } else { location.to_string() };
     let mut conn = sqlx::AnyConnection::connect(&url).await.expect("connect");
     // PostgreSQL's autovacuum would have analysed tables this size; SQLite keeps no
     // statistics unless told (the server never runs ANALYZE), so it is left as it is served.
-    let (series, hash, no_keys, analyse) = if backend == "sqlite" {
+    let (series, hash, tail, no_keys, analyse) = if backend == "sqlite" {
         (
             "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < {count})",
             "lower(hex(randomblob(32)))",
+            format!("lower(hex(randomblob({})))", TAIL_HEX_CHARS / 2),
             "PRAGMA foreign_keys = OFF",
             "SELECT 1",
         )
     } else {
-        ("WITH g(n) AS (SELECT generate_series(1, {count}))", "md5(n::text) || md5((n + 1)::text)", "SET session_replication_role = replica", "ANALYZE")
+        (
+            "WITH g(n) AS (SELECT generate_series(1, {count}))",
+            "md5(n::text) || md5((n + 1)::text)",
+            format!("repeat(md5(n::text), {})", TAIL_HEX_CHARS / 32),
+            "SET session_replication_role = replica",
+            "ANALYZE",
+        )
     };
     let stampings_sql = format!(
         "{} INSERT INTO stampings (id, user_id, idempotency_key, request_sha256, status, file_name, input_sha256, \
-         input_bytes, page, doc_type, doc_number, doc_date, created_at, finished_at) \
-         SELECT 's' || n, n % {users}, 'k' || n, 'r', 'failed', 'f.pdf', {hash}, 1, 1, '2', 'n', 'd', n, n FROM g",
+         input_bytes, page, doc_type, doc_number, doc_date, serial, doc_sha256, tail_hex, created_at, finished_at) \
+         SELECT 's' || n, n % {users}, 'k' || n, 'r', 'stamped', 'f.pdf', {hash}, 1, 1, '2', 'n', 'd', 'SN' || n, 'h', {tail}, \
+         n, n FROM g",
         series.replace("{count}", &stampings.to_string()),
     );
     let drafts_sql = format!(
@@ -92,9 +105,9 @@ async fn open(location: &str, version: Option<usize>) -> Store {
     .expect("open and migrate")
 }
 
-/// Milliseconds of one search page and of one check of the oldest originals, on the schema at
-/// `version` (the latest when `None`).
-async fn measure(backend: &str, pg_base: &str, version: Option<usize>, stampings: u64, users: u64) -> (f64, f64) {
+/// Milliseconds of one search page, of one check of the oldest originals and of one sweep, on
+/// the schema at `version` (the latest when `None`).
+async fn measure(backend: &str, pg_base: &str, version: Option<usize>, stampings: u64, users: u64) -> [f64; 3] {
     let location = fresh_location(backend, pg_base, if version.is_some() { "before" } else { "latest" }).await;
     open(&location, version).await.close().await;
     let hashes = fill(backend, &location, stampings, users).await;
@@ -111,32 +124,35 @@ async fn measure(backend: &str, pg_base: &str, version: Option<usize>, stampings
     let unneeded = ledger.unneeded_originals(&hashes, cutoff, draft_cutoff, Unneeded::List).await.expect("check");
     let check_ms = started.elapsed().as_secs_f64() * 1e3;
     assert_eq!(unneeded.len(), PAGE, "all of them are unneeded");
+    let started = Instant::now();
+    let settled = ledger.settle_abandoned_stampings().await.expect("sweep");
+    let sweep_ms = started.elapsed().as_secs_f64() * 1e3;
+    assert_eq!(settled, 0, "nothing was abandoned");
     ledger.store().close().await;
     if backend == "postgres" {
         let schema = location.rsplit('=').next().unwrap_or_default();
         let mut admin = sqlx::AnyConnection::connect(pg_base).await.expect("PostgreSQL");
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(&mut admin).await.expect("drop");
     }
-    (search_ms, check_ms)
+    [search_ms, check_ms, sweep_ms]
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     sqlx::any::install_default_drivers();
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
-    let stampings: u64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(20_000);
-    let users: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10_000);
+    let stampings: u64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(10_000);
+    let users: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(5_000);
     let pg_base = args.get(2).cloned().unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".into());
-    println!("| backend | stampings | owners | search page, before 0008 (anchor) ms | search page ms | anchor ÷ this | check of {PAGE}, before 0008 (anchor) ms | check ms | anchor ÷ this |");
+    println!(
+        "| backend | stampings | owners | retention search page ms, before (anchor) / now | ÷ | retention check of {PAGE} ms, before / now | ÷ | sweep ms, before / now | ÷ |"
+    );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     let only = std::env::var("BENCH_BACKENDS").unwrap_or_default();
     for backend in ["sqlite", "postgres"].into_iter().filter(|b| only.is_empty() || only == *b) {
-        let (search_before, check_before) = measure(backend, &pg_base, Some(SCHEMA_BEFORE), stampings, users).await;
-        let (search, check) = measure(backend, &pg_base, None, stampings, users).await;
-        println!(
-            "| {backend} | {stampings} | {users} | {search_before:.1} | {search:.1} | {:.0}x | {check_before:.1} | {check:.1} | {:.0}x |",
-            search_before / search,
-            check_before / check
-        );
+        let before = measure(backend, &pg_base, Some(SCHEMA_BEFORE), stampings, users).await;
+        let now = measure(backend, &pg_base, None, stampings, users).await;
+        let cells: Vec<String> = before.iter().zip(now).map(|(b, n)| format!("{b:.1} / {n:.1} | {:.0}x", b / n)).collect();
+        println!("| {backend} | {stampings} | {users} | {} |", cells.join(" | "));
     }
 }
