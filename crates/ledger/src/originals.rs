@@ -21,9 +21,9 @@ pub const RETENTION_HASHES_MAX: usize = 1_000;
 /// any more: no stamping of it unfinished or finished at or after `$1` (the retention cutoff),
 /// and no draft of it created at or after `$2` (the drafts' cutoff). The retention pass's
 /// search (`Ledger::originals_unused_since`) uses the same rules. Both lookups go by hash
-/// through an index (`stampings_by_input`, `drafts_by_input`, migration 0008). Two `NOT EXISTS` joined by
-/// `AND`, not `NOT (EXISTS .. OR EXISTS ..)`: PostgreSQL plans each as one anti-join, where
-/// the `OR` would run a scan of `stampings` per hash.
+/// through an index (`stampings_by_input`, `drafts_by_input`, migration 0008). Two `NOT
+/// EXISTS` joined by `AND`, not `NOT (EXISTS .. OR EXISTS ..)`: PostgreSQL plans each as one
+/// anti-join, where the `OR` would run a scan of `stampings` per hash.
 pub(crate) fn unneeded_condition(sha: &str) -> String {
     format!(
         "NOT EXISTS (SELECT 1 FROM stampings t WHERE t.input_sha256 = {sha} AND (t.finished_at IS NULL OR t.finished_at >= $1)) \

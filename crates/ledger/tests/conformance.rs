@@ -492,30 +492,29 @@ on_both_backends!(
     crate::stampings_a_dead_node_left_processing_are_settled_with_their_units_back
 );
 
+/// How the database plans `sql`, one line per step. SQLite keeps no statistics here, so an
+/// index it can use is the one it uses (its parameters are left unbound: NULL). PostgreSQL
+/// plans it prepared, executed with `pg_args`, and with sequential scans priced out, so an
+/// index shows up wherever one can serve.
+async fn plan_of(kind: Kind, raw: &mut sqlx::AnyConnection, sql: &str, pg_args: &str) -> Vec<String> {
+    let (explain, detail) = match kind {
+        Kind::Sqlite => (format!("EXPLAIN QUERY PLAN {sql}"), 3),
+        Kind::Postgres => {
+            let setup = format!("SET enable_seqscan = off; PREPARE planned AS {sql}");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(setup)).execute(&mut *raw).await.unwrap();
+            (format!("EXPLAIN EXECUTE planned({pg_args}); DEALLOCATE planned"), 0)
+        }
+    };
+    let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(explain)).fetch_all(&mut *raw).await.unwrap();
+    rows.iter().map(|row| sqlx::Row::try_get::<String, _>(row, detail).unwrap()).collect()
+}
+
 async fn the_retention_pass_reads_the_page_after_its_cursor_and_finds_stampings_and_drafts_by_hash_through_indexes(kind: Kind) {
     let db = TestDb::fresh(kind).await;
     let mut raw = db.raw().await;
     for (name, sql) in meterai_ledger::originals::retention_statements() {
-        let plan: Vec<String> = match kind {
-            // SQLite keeps no statistics here, so an index it can use is the one it uses.
-            Kind::Sqlite => {
-                let query = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"))).bind(1i64).bind(1i64);
-                let query = if name == "search" { query.bind(0i64).bind("a").bind(10i64) } else { query.bind("a").bind("b") };
-                let rows = query.fetch_all(&mut raw).await.unwrap();
-                rows.iter().map(|row| sqlx::Row::try_get::<String, _>(row, 3).unwrap()).collect()
-            }
-            // With sequential scans priced out, an index shows up wherever one can serve.
-            Kind::Postgres => {
-                let args = if name == "search" { "1, 1, 0, '', 10" } else { "1, 1, 'a', 'b'" };
-                let setup = format!("SET enable_seqscan = off; PREPARE retention AS {sql}");
-                sqlx::raw_sql(sqlx::AssertSqlSafe(setup)).execute(&mut raw).await.unwrap();
-                let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("EXPLAIN EXECUTE retention({args}); DEALLOCATE retention")))
-                    .fetch_all(&mut raw)
-                    .await
-                    .unwrap();
-                rows.iter().map(|row| sqlx::Row::try_get::<String, _>(row, 0).unwrap()).collect()
-            }
-        };
+        let args = if name == "search" { "1, 1, 0, '', 10" } else { "1, 1, 'a', 'b'" };
+        let plan = plan_of(kind, &mut raw, &sql, args).await;
         if name == "search" {
             // The page after the cursor, read from the index that orders stampings by finish
             // (SQLite in that order; PostgreSQL sorts a range it estimates small).
@@ -546,20 +545,7 @@ on_both_backends!(
 async fn the_sweeper_finds_stampings_in_flight_through_their_own_index_not_a_scan_of_the_history(kind: Kind) {
     let db = TestDb::fresh(kind).await;
     let mut raw = db.raw().await;
-    let sql = meterai_ledger::stampings::sweeper_statement();
-    let plan: Vec<String> = match kind {
-        Kind::Sqlite => {
-            let query = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}"))).bind(1i64).bind(10i64);
-            query.fetch_all(&mut raw).await.unwrap().iter().map(|row| sqlx::Row::try_get::<String, _>(row, 3).unwrap()).collect()
-        }
-        Kind::Postgres => {
-            let setup = format!("SET enable_seqscan = off; PREPARE sweep AS {sql}");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(setup)).execute(&mut raw).await.unwrap();
-            let rows = sqlx::raw_sql("EXPLAIN EXECUTE sweep(1, 10)").fetch_all(&mut raw).await.unwrap();
-            rows.iter().map(|row| sqlx::Row::try_get::<String, _>(row, 0).unwrap()).collect()
-        }
-    };
-    let plan = plan.join("\n");
+    let plan = plan_of(kind, &mut raw, meterai_ledger::stampings::sweeper_statement(), "1, 10").await.join("\n");
     assert!(plan.contains("stampings_processing"), "the sweeper reads the whole history:\n{plan}");
     drop(raw);
     db.cleanup().await;
