@@ -1,10 +1,11 @@
 //! The background passes' database work over a long history of stampings of many owners, on
 //! SQLite and PostgreSQL: one page of the retention pass's search
 //! (`Ledger::originals_unused_since`, 1,000 originals), its check of 1,000 originals
-//! (`Ledger::unneeded_originals`), and one sweep for stampings a dead node left processing
-//! (`Ledger::settle_abandoned_stampings`, every 10 seconds on every node). The anchor is the
-//! same statements on the schema before migrations 0008 and 0009
-//! (`Store::open_at_version(.., 7)`), measured in the same run on the same rows.
+//! (`Ledger::unneeded_originals`), one sweep for stampings a dead node left processing
+//! (`Ledger::settle_abandoned_stampings`, every 10 seconds on every node), and the quota
+//! figures of `/metrics` (`Ledger::quota_units`, at every scrape). The anchor is the same
+//! statements on the schema before migrations 0008-0011 (`Store::open_at_version(.., 7)`),
+//! measured in the same run on the same rows.
 //!
 //! Run: `cargo bench -p meterai-ledger --bench upkeep_bench -- [STAMPINGS] [USERS] [POSTGRES_URL]`
 //! (defaults: 10,000 stampings of 5,000 owners, postgres://postgres@127.0.0.1:5432/test).
@@ -21,7 +22,7 @@ use sqlx::{Connection, Row};
 
 /// Originals per search page and per check, as the retention pass asks.
 const PAGE: usize = 1_000;
-/// The last schema version without the indexes of migrations 0008 and 0009.
+/// The last schema version without the indexes of migrations 0008-0011.
 const SCHEMA_BEFORE: usize = 7;
 /// A stamped tail as kept: ~10 KB of incremental update, in hex.
 const TAIL_HEX_CHARS: usize = 20_000;
@@ -44,8 +45,8 @@ async fn fresh_location(backend: &str, pg_base: &str, tag: &str) -> String {
 
 /// Writes `stampings` stamped stampings (one finished per millisecond, each of its own original
 /// and with a stamped tail of `TAIL_HEX_CHARS`) of `users` owners and a tenth as many drafts,
-/// skipping the foreign keys: only the tables' sizes and shapes matter here. Returns the oldest
-/// `PAGE` originals.
+/// with their reservations (one in a hundred returned, the rest posted), skipping the foreign
+/// keys: only the tables' sizes and shapes matter here. Returns the oldest `PAGE` originals.
 async fn fill(backend: &str, location: &str, stampings: u64, users: u64) -> Vec<[u8; 32]> {
     let url = if backend == "sqlite" { format!("sqlite://{location}") } else { location.to_string() };
     let mut conn = sqlx::AnyConnection::connect(&url).await.expect("connect");
@@ -80,7 +81,18 @@ async fn fill(backend: &str, location: &str, stampings: u64, users: u64) -> Vec<
          created_at) SELECT 'd' || n, n % {users}, 'f.pdf', {hash}, 1, 1, 1, 595.0, 842.0, n FROM g",
         series.replace("{count}", &(stampings / 10).to_string()),
     );
-    for sql in [no_keys, stampings_sql.as_str(), drafts_sql.as_str(), analyse] {
+    // Reservations debit an owner's quota (account 4 here) and credit the consumed account (3).
+    let count = series.replace("{count}", &stampings.to_string());
+    let transfers_sql = format!(
+        "{count} INSERT INTO transfers (id, kind, debit_account_id, credit_account_id, amount, pending_id, timeout_ms, \
+         reason, reference, created_at) SELECT 's' || n, 'reserve', 4, 3, 1, NULL, 120000, '', '', n FROM g \
+         UNION ALL SELECT 'p' || n, 'post', 4, 3, 1, 's' || n, NULL, '', '', n FROM g WHERE n % 100 <> 0"
+    );
+    let pending_sql = format!(
+        "{count} INSERT INTO pending_transfers (transfer_id, expires_at, status, resolved_by, resolved_at) \
+         SELECT 's' || n, n, CASE WHEN n % 100 = 0 THEN 'voided' ELSE 'posted' END, NULL, n FROM g"
+    );
+    for sql in [no_keys, stampings_sql.as_str(), drafts_sql.as_str(), transfers_sql.as_str(), pending_sql.as_str(), analyse] {
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())).execute(&mut conn).await.expect("fill");
     }
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT input_sha256 FROM stampings ORDER BY finished_at LIMIT {PAGE}")))
@@ -105,9 +117,9 @@ async fn open(location: &str, version: Option<usize>) -> Store {
     .expect("open and migrate")
 }
 
-/// Milliseconds of one search page, of one check of the oldest originals and of one sweep, on
-/// the schema at `version` (the latest when `None`).
-async fn measure(backend: &str, pg_base: &str, version: Option<usize>, stampings: u64, users: u64) -> [f64; 3] {
+/// Milliseconds of one search page, of one check of the oldest originals, of one sweep and of
+/// one reading of the quota figures, on the schema at `version` (the latest when `None`).
+async fn measure(backend: &str, pg_base: &str, version: Option<usize>, stampings: u64, users: u64) -> [f64; 4] {
     let location = fresh_location(backend, pg_base, if version.is_some() { "before" } else { "latest" }).await;
     open(&location, version).await.close().await;
     let hashes = fill(backend, &location, stampings, users).await;
@@ -128,13 +140,17 @@ async fn measure(backend: &str, pg_base: &str, version: Option<usize>, stampings
     let settled = ledger.settle_abandoned_stampings().await.expect("sweep");
     let sweep_ms = started.elapsed().as_secs_f64() * 1e3;
     assert_eq!(settled, 0, "nothing was abandoned");
+    let started = Instant::now();
+    let units = ledger.quota_units().await.expect("quota units");
+    let units_ms = started.elapsed().as_secs_f64() * 1e3;
+    assert_eq!(units.returned, i64::try_from(stampings / 100).unwrap_or(i64::MAX), "one in a hundred returned");
     ledger.store().close().await;
     if backend == "postgres" {
         let schema = location.rsplit('=').next().unwrap_or_default();
         let mut admin = sqlx::AnyConnection::connect(pg_base).await.expect("PostgreSQL");
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(&mut admin).await.expect("drop");
     }
-    [search_ms, check_ms, sweep_ms]
+    [search_ms, check_ms, sweep_ms, units_ms]
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -145,9 +161,9 @@ async fn main() {
     let users: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(5_000);
     let pg_base = args.get(2).cloned().unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".into());
     println!(
-        "| backend | stampings | owners | retention search page ms, before (anchor) / now | ÷ | retention check of {PAGE} ms, before / now | ÷ | sweep ms, before / now | ÷ |"
+        "| backend | stampings | owners | retention search page ms, before (anchor) / now | ÷ | retention check of {PAGE} ms, before / now | ÷ | sweep ms, before / now | ÷ | quota figures ms, before / now | ÷ |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let only = std::env::var("BENCH_BACKENDS").unwrap_or_default();
     for backend in ["sqlite", "postgres"].into_iter().filter(|b| only.is_empty() || only == *b) {
         let before = measure(backend, &pg_base, Some(SCHEMA_BEFORE), stampings, users).await;

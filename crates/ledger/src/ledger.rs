@@ -58,6 +58,30 @@ impl std::fmt::Debug for Ledger {
     }
 }
 
+/// The reservations of stampings whose unit came back (`$1`: the consumed account), counted
+/// for `/metrics` ([`Ledger::quota_units`]). It names the statuses its partial index
+/// (`pending_returned`, migration 0011) holds, so a scrape reads the returned reservations and
+/// not every one ever made. The account is looked up per returned reservation, by a scalar
+/// subquery rather than a join: as a join (or `EXISTS`), SQLite started from the consumed
+/// account's transfers and PostgreSQL hashed them, and they are every stamping's (measured
+/// on PostgreSQL with 400,000 stampings, 4,000 returned: 106-128 ms against 33 ms).
+const RETURNED_UNITS_SQL: &str = "SELECT COUNT(*) FROM pending_transfers p WHERE p.status IN ('voided', 'expired') \
+     AND (SELECT t.credit_account_id FROM transfers t WHERE t.id = p.transfer_id) = $1";
+
+/// The statements that every node runs over the whole history, again and again (the sweeper,
+/// the retention pass, `/metrics`), by name, for the tests that check how each database plans
+/// them: through an index that holds what they need, never a scan of the history. Not for
+/// production use.
+#[doc(hidden)]
+pub fn recurring_statements() -> [(&'static str, String); 4] {
+    [
+        ("retention search", crate::stampings::originals_unused_since_sql()),
+        ("retention check", crate::originals::unneeded_select(2)),
+        ("sweep", crate::stampings::ABANDONED_STAMPINGS_SQL.to_string()),
+        ("returned units", RETURNED_UNITS_SQL.to_string()),
+    ]
+}
+
 impl Ledger {
     /// Starts the ledger on `store`: starts the writer (a thread on SQLite, a task on the current
     /// tokio runtime on PostgreSQL).
@@ -271,10 +295,7 @@ impl Ledger {
     pub async fn quota_units(&self) -> Result<crate::types::QuotaUnits, LedgerError> {
         let consumed = self.balance(AccountId::CONSUMED).await?;
         let (reserved, posted) = consumed.map_or((0, 0), |b| (b.credits_pending, b.credits_posted));
-        let row = sqlx::query(
-            "SELECT COUNT(*) FROM pending_transfers p JOIN transfers t ON t.id = p.transfer_id \
-             WHERE p.status IN ('voided', 'expired') AND t.credit_account_id = $1",
-        )
+        let row = sqlx::query(RETURNED_UNITS_SQL)
         .bind(AccountId::CONSUMED.0)
         .fetch_one(self.store.pool())
         .await?;

@@ -46,7 +46,7 @@ pub use audit::{AuditCheck, AuditReport, Violation};
 pub use batch::ExpireOutcome;
 pub use error::{LedgerError, StoreError};
 pub use history::Movement;
-pub use ledger::{Ledger, LedgerConfig};
+pub use ledger::{Ledger, LedgerConfig, recurring_statements};
 pub use registry::{PublicSerial, SerialState};
 pub use drafts::Draft;
 pub use stampings::{Begun, NewStamping, PurgeCursor, Stamping, StampingFilter, StampingStatus};

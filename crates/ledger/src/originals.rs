@@ -42,14 +42,6 @@ pub(crate) fn unneeded_select(count: usize) -> String {
     )
 }
 
-/// The retention pass's two statements over stampings and drafts (its search, and the check
-/// for two originals), named, for the tests that check how the databases plan them. Not for
-/// production use.
-#[doc(hidden)]
-pub fn retention_statements() -> [(&'static str, String); 2] {
-    [("search", crate::stampings::originals_unused_since_sql()), ("check", unneeded_select(2))]
-}
-
 /// What [`Ledger::unneeded_originals`] does with the originals nothing needs any more.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unneeded {

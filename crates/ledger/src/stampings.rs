@@ -217,18 +217,11 @@ const PURGE_CURSOR_SETTING: &str = "originals_purge_cursor";
 /// ([`Ledger::settle_abandoned_stampings`]): never-reserved ones begun before `$1`, at most
 /// `$2`. It names the status its partial index (`stampings_processing`, migration 0009) holds,
 /// so it reads the stampings in flight and not the history.
-const ABANDONED_STAMPINGS_SQL: &str = "SELECT s.id, p.status, sr.serial FROM stampings s \
+pub(crate) const ABANDONED_STAMPINGS_SQL: &str = "SELECT s.id, p.status, sr.serial FROM stampings s \
      LEFT JOIN pending_transfers p ON p.transfer_id = s.id \
      LEFT JOIN serials sr ON sr.reserve_transfer_id = s.id \
      WHERE s.status = 'processing' AND (p.status IN ('voided', 'expired') OR (p.status IS NULL AND s.created_at <= $1)) \
      ORDER BY s.created_at LIMIT $2";
-
-/// The sweeper's search (see [`ABANDONED_STAMPINGS_SQL`]), for the tests that check how the
-/// databases plan it. Not for production use.
-#[doc(hidden)]
-pub fn sweeper_statement() -> &'static str {
-    ABANDONED_STAMPINGS_SQL
-}
 
 /// The retention pass's search ([`Ledger::originals_unused_since`]): the originals of
 /// stampings finished before the cutoff `$1`, after the cursor (`$3`, `$4`), that nothing needs

@@ -142,6 +142,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0008_lookups_by_input.sql"),
     include_str!("../migrations/0009_stampings_processing.sql"),
     include_str!("../migrations/0010_stampings_by_finish.sql"),
+    include_str!("../migrations/0011_pending_returned.sql"),
 ];
 /// The token in migrations replaced by the backend's auto-numbered primary key.
 const IDENTITY_TOKEN: &str = "{{IDENTITY}}";

@@ -509,13 +509,40 @@ async fn plan_of(kind: Kind, raw: &mut sqlx::AnyConnection, sql: &str, pg_args: 
     rows.iter().map(|row| sqlx::Row::try_get::<String, _>(row, detail).unwrap()).collect()
 }
 
+async fn quota_units_count_reservations_in_flight_posted_and_returned_and_not_an_order_hold_that_expired(kind: Kind) {
+    let db = TestDb::fresh(kind).await;
+    let (ledger, user, clock) = setup(&db, 20, 5).await;
+    let reserve = |n: u128, timeout_ms: i64| Reserve { id: id(n), account: user.quota_account, timeout_ms, reference: String::new() };
+    for (n, timeout_ms) in [(10, 600_000), (11, 600_000), (12, 1_000), (13, 600_000)] {
+        ledger.reserve(reserve(n, timeout_ms)).await.unwrap();
+    }
+    ledger.post(Post { id: id(20), pending_id: id(10), stamp: stamp(1) }).await.unwrap();
+    ledger.void(Void { id: id(21), pending_id: id(11), reason: "failed".into() }).await.unwrap();
+    // An unpaid order's hold of stock that expires is stock coming back, not quota.
+    ledger.hold(Hold { id: id(30), to: user.quota_account, units: 2, timeout_ms: 1_000, reference: "order".into() }).await.unwrap();
+    clock.advance(1_001);
+    assert_eq!(ledger.sweep_expired().await.unwrap(), 2, "the short reservation and the hold");
+    let units = ledger.quota_units().await.unwrap();
+    assert_eq!((units.reserved, units.posted, units.returned), (1, 1, 2), "{units:?}");
+    db.cleanup().await;
+}
+on_both_backends!(
+    quota_units_count_reservations_in_flight_posted_and_returned_and_not_an_order_hold_that_expired,
+    crate::quota_units_count_reservations_in_flight_posted_and_returned_and_not_an_order_hold_that_expired
+);
+
+/// The named statement of [`meterai_ledger::recurring_statements`].
+fn recurring(name: &str) -> String {
+    let all = meterai_ledger::recurring_statements();
+    all.into_iter().find(|(n, _)| *n == name).map(|(_, sql)| sql).unwrap_or_else(|| panic!("no statement {name}"))
+}
+
 async fn the_retention_pass_reads_the_page_after_its_cursor_and_finds_stampings_and_drafts_by_hash_through_indexes(kind: Kind) {
     let db = TestDb::fresh(kind).await;
     let mut raw = db.raw().await;
-    for (name, sql) in meterai_ledger::originals::retention_statements() {
-        let args = if name == "search" { "1, 1, 0, '', 10" } else { "1, 1, 'a', 'b'" };
-        let plan = plan_of(kind, &mut raw, &sql, args).await;
-        if name == "search" {
+    for (name, args) in [("retention search", "1, 1, 0, '', 10"), ("retention check", "1, 1, 'a', 'b'")] {
+        let plan = plan_of(kind, &mut raw, &recurring(name), args).await;
+        if name == "retention search" {
             // The page after the cursor, read from the index that orders stampings by finish
             // (SQLite in that order; PostgreSQL sorts a range it estimates small).
             assert!(plan.iter().any(|l| l.contains("stampings_by_finish")), "the search reads the history:\n{}", plan.join("\n"));
@@ -530,7 +557,7 @@ async fn the_retention_pass_reads_the_page_after_its_cursor_and_finds_stampings_
         match (kind, name) {
             // PostgreSQL may hash the search's anti-joins (one pass over each table per
             // statement, not one per original); it must find an index for each table.
-            (Kind::Postgres, "search") => assert!(!plan.contains("Seq Scan"), "{name}:\n{plan}"),
+            (Kind::Postgres, "retention search") => assert!(!plan.contains("Seq Scan"), "{name}:\n{plan}"),
             _ => assert_eq!(lookups, 2, "{name}: stampings and drafts must each be looked up by hash:\n{plan}"),
         }
     }
@@ -542,17 +569,19 @@ on_both_backends!(
     crate::the_retention_pass_reads_the_page_after_its_cursor_and_finds_stampings_and_drafts_by_hash_through_indexes
 );
 
-async fn the_sweeper_finds_stampings_in_flight_through_their_own_index_not_a_scan_of_the_history(kind: Kind) {
+async fn the_sweeper_and_the_metrics_read_what_is_in_flight_or_returned_not_the_whole_history(kind: Kind) {
     let db = TestDb::fresh(kind).await;
     let mut raw = db.raw().await;
-    let plan = plan_of(kind, &mut raw, meterai_ledger::stampings::sweeper_statement(), "1, 10").await.join("\n");
-    assert!(plan.contains("stampings_processing"), "the sweeper reads the whole history:\n{plan}");
+    for (name, args, index) in [("sweep", "1, 10", "stampings_processing"), ("returned units", "1", "pending_returned")] {
+        let plan = plan_of(kind, &mut raw, &recurring(name), args).await.join("\n");
+        assert!(plan.contains(index), "{name} reads the whole history:\n{plan}");
+    }
     drop(raw);
     db.cleanup().await;
 }
 on_both_backends!(
-    the_sweeper_finds_stampings_in_flight_through_their_own_index_not_a_scan_of_the_history,
-    crate::the_sweeper_finds_stampings_in_flight_through_their_own_index_not_a_scan_of_the_history
+    the_sweeper_and_the_metrics_read_what_is_in_flight_or_returned_not_the_whole_history,
+    crate::the_sweeper_and_the_metrics_read_what_is_in_flight_or_returned_not_the_whole_history
 );
 
 async fn an_original_is_kept_once_by_its_hash_read_back_byte_for_byte_and_removed(kind: Kind) {
