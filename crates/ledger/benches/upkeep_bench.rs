@@ -69,12 +69,12 @@ async fn fill(backend: &str, location: &str, stampings: u64, users: u64) -> Vec<
             "ANALYZE",
         )
     };
+    let all = series.replace("{count}", &stampings.to_string());
     let stampings_sql = format!(
-        "{} INSERT INTO stampings (id, user_id, idempotency_key, request_sha256, status, file_name, input_sha256, \
+        "{all} INSERT INTO stampings (id, user_id, idempotency_key, request_sha256, status, file_name, input_sha256, \
          input_bytes, page, doc_type, doc_number, doc_date, serial, doc_sha256, tail_hex, created_at, finished_at) \
          SELECT 's' || n, n % {users}, 'k' || n, 'r', 'stamped', 'f.pdf', {hash}, 1, 1, '2', 'n', 'd', 'SN' || n, 'h', {tail}, \
-         n, n FROM g",
-        series.replace("{count}", &stampings.to_string()),
+         n, n FROM g"
     );
     let drafts_sql = format!(
         "{} INSERT INTO drafts (id, user_id, file_name, input_sha256, input_bytes, page, page_count, width_pt, height_pt, \
@@ -82,14 +82,13 @@ async fn fill(backend: &str, location: &str, stampings: u64, users: u64) -> Vec<
         series.replace("{count}", &(stampings / 10).to_string()),
     );
     // Reservations debit an owner's quota (account 4 here) and credit the consumed account (3).
-    let count = series.replace("{count}", &stampings.to_string());
     let transfers_sql = format!(
-        "{count} INSERT INTO transfers (id, kind, debit_account_id, credit_account_id, amount, pending_id, timeout_ms, \
+        "{all} INSERT INTO transfers (id, kind, debit_account_id, credit_account_id, amount, pending_id, timeout_ms, \
          reason, reference, created_at) SELECT 's' || n, 'reserve', 4, 3, 1, NULL, 120000, '', '', n FROM g \
          UNION ALL SELECT 'p' || n, 'post', 4, 3, 1, 's' || n, NULL, '', '', n FROM g WHERE n % 100 <> 0"
     );
     let pending_sql = format!(
-        "{count} INSERT INTO pending_transfers (transfer_id, expires_at, status, resolved_by, resolved_at) \
+        "{all} INSERT INTO pending_transfers (transfer_id, expires_at, status, resolved_by, resolved_at) \
          SELECT 's' || n, n, CASE WHEN n % 100 = 0 THEN 'voided' ELSE 'posted' END, NULL, n FROM g"
     );
     for sql in [no_keys, stampings_sql.as_str(), drafts_sql.as_str(), transfers_sql.as_str(), pending_sql.as_str(), analyse] {
