@@ -124,8 +124,8 @@ async fn measure(backend: &str, pg_base: &str, version: Option<usize>, stampings
     let hashes = fill(backend, &location, stampings, users).await;
     let store = open(&location, version).await;
     let ledger = Ledger::start(store, Arc::new(SystemClock), LedgerConfig::default()).await.expect("start");
-    // Everything finished before the midpoint is past its retention; no draft is recent.
-    let cutoff = Timestamp(i64::try_from(stampings / 2).unwrap_or(i64::MAX));
+    // The first half (finished at 1..=STAMPINGS/2) is past its retention; no draft is recent.
+    let cutoff = Timestamp(i64::try_from(stampings / 2 + 1).unwrap_or(i64::MAX));
     let draft_cutoff = Timestamp(i64::MAX);
     let started = Instant::now();
     let (found, _) = ledger.originals_unused_since(cutoff, draft_cutoff, PAGE as i64).await.expect("search");
@@ -157,6 +157,10 @@ async fn main() {
     sqlx::any::install_default_drivers();
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let stampings: u64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(10_000);
+    if stampings < 2 * PAGE as u64 {
+        eprintln!("STAMPINGS must be at least {}: half of them fill a page of {PAGE}", 2 * PAGE);
+        std::process::exit(2);
+    }
     let users: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(5_000);
     let pg_base = args.get(2).cloned().unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".into());
     println!(
