@@ -14,6 +14,8 @@ use meterai_core::{Clock, DocType, SystemClock, Timestamp};
 use meterai_ledger::{Grant, Ledger, LedgerConfig, Mint, Post, Reserve, StampBinding, Store, TransferId};
 use sqlx::Connection;
 
+mod scratch;
+
 struct Figures {
     pairs: u64,
     /// CPU seconds this process (clients, writer, and for SQLite the database) used meanwhile.
@@ -37,21 +39,9 @@ impl Run {
     }
 }
 
+/// The scratch database of one measurement of this run.
 async fn fresh_location(backend: &str, pg_base: &str, tag: &str) -> String {
-    let name = format!("bench_{}_{tag}", std::process::id());
-    if backend == "sqlite" {
-        let dir = std::env::temp_dir().join("meterai-ledger-bench").join(&name);
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("bench dir");
-        dir.join("ledger.sqlite3").display().to_string()
-    } else {
-        sqlx::any::install_default_drivers();
-        let mut admin = sqlx::AnyConnection::connect(pg_base).await.expect("PostgreSQL");
-        let sql = format!("DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await.expect("schema");
-        let separator = if pg_base.contains('?') { '&' } else { '?' };
-        format!("{pg_base}{separator}options[search_path]={name}")
-    }
+    scratch::fresh_location(backend, pg_base, &format!("bench_{}_{tag}", std::process::id())).await
 }
 
 async fn pairs(location: &str, clients: u64, run_for: Duration) -> Figures {
@@ -195,9 +185,7 @@ fn main() {
 
 /// Drops this run's scratch schemas.
 async fn drop_scratch_schemas(pg_base: &str) {
-    let Ok(mut admin) = sqlx::AnyConnection::connect(pg_base).await else { return };
     for tag in ["anchor", "c1", "c32"] {
-        let sql = format!("DROP SCHEMA IF EXISTS bench_{}_{tag} CASCADE", std::process::id());
-        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await;
+        scratch::drop_schema(pg_base, &format!("bench_{}_{tag}", std::process::id())).await;
     }
 }

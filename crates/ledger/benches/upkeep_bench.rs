@@ -20,28 +20,14 @@ use meterai_ledger::originals::Unneeded;
 use meterai_ledger::{Ledger, LedgerConfig, Store};
 use sqlx::{Connection, Row};
 
+mod scratch;
+
 /// Originals per search page and per check, as the retention pass asks.
 const PAGE: usize = 1_000;
 /// The last schema version without the indexes of migrations 0008-0011.
 const SCHEMA_BEFORE: usize = 7;
 /// A stamped tail as kept: ~10 KB of incremental update, in hex.
 const TAIL_HEX_CHARS: usize = 20_000;
-
-async fn fresh_location(backend: &str, pg_base: &str, tag: &str) -> String {
-    let name = format!("retention_{}_{tag}", std::process::id());
-    if backend == "sqlite" {
-        let dir = std::env::temp_dir().join("meterai-retention-bench").join(&name);
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("bench dir");
-        dir.join("ledger.sqlite3").display().to_string()
-    } else {
-        let mut admin = sqlx::AnyConnection::connect(pg_base).await.expect("PostgreSQL");
-        let sql = format!("DROP SCHEMA IF EXISTS {name} CASCADE; CREATE SCHEMA {name}");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut admin).await.expect("schema");
-        let separator = if pg_base.contains('?') { '&' } else { '?' };
-        format!("{pg_base}{separator}options[search_path]={name}")
-    }
-}
 
 /// Writes `stampings` stamped stampings (one finished per millisecond, each of its own original
 /// and with a stamped tail of `TAIL_HEX_CHARS`) of `users` owners and a tenth as many drafts,
@@ -119,7 +105,8 @@ async fn open(location: &str, version: Option<usize>) -> Store {
 /// Milliseconds of one search page, of one check of the oldest originals, of one sweep and of
 /// one reading of the quota figures, on the schema at `version` (the latest when `None`).
 async fn measure(backend: &str, pg_base: &str, version: Option<usize>, stampings: u64, users: u64) -> [f64; 4] {
-    let location = fresh_location(backend, pg_base, if version.is_some() { "before" } else { "latest" }).await;
+    let name = format!("upkeep_{}_{}", std::process::id(), if version.is_some() { "before" } else { "latest" });
+    let location = scratch::fresh_location(backend, pg_base, &name).await;
     open(&location, version).await.close().await;
     let hashes = fill(backend, &location, stampings, users).await;
     let store = open(&location, version).await;
@@ -145,9 +132,7 @@ async fn measure(backend: &str, pg_base: &str, version: Option<usize>, stampings
     assert_eq!(units.returned, i64::try_from(stampings / 100).unwrap_or(i64::MAX), "one in a hundred returned");
     ledger.store().close().await;
     if backend == "postgres" {
-        let schema = location.rsplit('=').next().unwrap_or_default();
-        let mut admin = sqlx::AnyConnection::connect(pg_base).await.expect("PostgreSQL");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE"))).execute(&mut admin).await.expect("drop");
+        scratch::drop_schema(pg_base, &name).await;
     }
     [search_ms, check_ms, sweep_ms, units_ms]
 }

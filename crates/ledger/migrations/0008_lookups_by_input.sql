@@ -4,11 +4,11 @@
 -- still needs it (`originals::unneeded_condition`). `stampings_by_input` led with user_id, so
 -- a lookup by hash alone could not use it: SQLite (which keeps no statistics here, so never
 -- skip-scans) read the whole of `stampings` and of `drafts` once per original. Measured
--- (`cargo bench -p meterai-ledger --bench upkeep_bench`, BENCHMARKS.md) with 20,000
--- stampings of 10,000 owners: 2.5 s to check 1,000 originals and 17 s for one page of the
--- pass's search, against 25 ms and 28 ms through these indexes; with 50,000 stampings 5.9 s
--- and 134 s, against 16 ms and 73 ms. On one SQLite node new originals wait for that check.
--- PostgreSQL hashed its anti-joins (one scan per statement): 10x faster checks at 400,000.
+-- (`cargo bench -p meterai-ledger --bench upkeep_bench`, BENCHMARKS.md, stampings holding
+-- their tails): 4.6 s to check 1,000 originals and 20.6 s for one page of the pass's search
+-- at 10,000 stampings, 9.5 s and 369 s at 20,000, against 46 ms and 23-43 ms with 0008-0010.
+-- On one SQLite node new originals wait for that check. PostgreSQL hashed its anti-joins (one
+-- scan per statement): 13x faster checks at 400,000 stampings.
 --
 -- The owner's own lookup by hash (re-uploading an original, `user_id = ? AND input_sha256 =
 -- ?`) is served as well by the index in the other order, so stampings keep one index for both.

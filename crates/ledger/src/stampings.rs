@@ -214,8 +214,8 @@ fn stamping_from_row(row: &AnyRow) -> Result<Stamping, StoreError> {
 const PURGE_CURSOR_SETTING: &str = "originals_purge_cursor";
 
 /// The sweeper's search for stampings a dead node left processing
-/// ([`Ledger::settle_abandoned_stampings`]): never-reserved ones begun before `$1`, at most
-/// `$2`. It names the status its partial index (`stampings_processing`, migration 0009) holds,
+/// ([`Ledger::settle_abandoned_stampings`]): those whose reservation came back (voided or
+/// expired) and never-reserved ones begun before `$1`, oldest first, at most `$2`. It names the status its partial index (`stampings_processing`, migration 0009) holds,
 /// so it reads the stampings in flight and not the history.
 pub(crate) const ABANDONED_STAMPINGS_SQL: &str = "SELECT s.id, p.status, sr.serial FROM stampings s \
      LEFT JOIN pending_transfers p ON p.transfer_id = s.id \
