@@ -31,7 +31,7 @@ mod verify_signature;
 
 pub use algorithm::{DigestAlgorithm, SignatureAlgorithm};
 pub use chain::ChainStatus;
-pub use cms_build::{cms_len_max, cms_sign_detached};
+pub use cms_build::{SignerProfile, cms_len_max, cms_sign_detached, signer_common_name};
 pub use dev_pki::{DEV_CA_SUBJECT, DEV_SIGNER_SUBJECT, DevPki, KeyKind, generate_dev_pki};
 pub use error::SignError;
 pub use pem::parse_pem_certificates;

@@ -1,6 +1,7 @@
 //! The `Signer` abstraction (where the key lives does not matter) and its local-key implementation.
 
 use crate::algorithm::SignatureAlgorithm;
+use crate::cms_build::SignerProfile;
 use crate::error::SignError;
 use crate::pem::parse_pem_certificates;
 use crate::private_key::PrivateKey;
@@ -19,6 +20,11 @@ pub trait Signer: Send + Sync {
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignError>;
     /// Upper bound of `sign()`'s output length, in bytes.
     fn signature_len_max(&self) -> usize;
+    /// This signer's certificates parsed and sized once ([`SignerProfile::new`] of this very
+    /// signer), if it keeps them; `None` makes every signature parse them again.
+    fn profile(&self) -> Option<&SignerProfile> {
+        None
+    }
 }
 
 /// A signer whose private key is held in process memory, loaded from PEM.
@@ -29,6 +35,9 @@ pub struct LocalKeySigner {
     certificate_der: Vec<u8>,
     /// DER of the chain certificates embedded next to the signer certificate.
     chain_der: Vec<Vec<u8>>,
+    /// `certificate_der` and `chain_der` parsed and sized once; `None` when they do not parse
+    /// (every signature then fails with the reason).
+    profile: Option<SignerProfile>,
 }
 
 impl LocalKeySigner {
@@ -67,11 +76,14 @@ impl LocalKeySigner {
         if cert_key != key.public_key_bits().as_slice() {
             return Err(SignError::KeyCertMismatch);
         }
-        Ok(LocalKeySigner {
+        let mut signer = LocalKeySigner {
             key,
             certificate_der,
             chain_der,
-        })
+            profile: None,
+        };
+        signer.profile = SignerProfile::new(&signer).ok();
+        Ok(signer)
     }
 }
 
@@ -90,5 +102,8 @@ impl Signer for LocalKeySigner {
     }
     fn signature_len_max(&self) -> usize {
         self.key.signature_len_max()
+    }
+    fn profile(&self) -> Option<&SignerProfile> {
+        self.profile.as_ref()
     }
 }

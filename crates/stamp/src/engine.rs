@@ -235,7 +235,7 @@ fn signature_dict(req: &StampRequest<'_>, signer: &dyn Signer, contents_len: usi
         ("M", text(&pdf_date(req.signing_time_unix))),
         ("Reason", text(&reason_text(req.serial, req.doc_type, req.reason))),
     ];
-    if let Some(cn) = meterai_sign::subject_common_name(signer.certificate_der()) {
+    if let Some(cn) = meterai_sign::signer_common_name(signer) {
         entries.push(("Name", text(&cn)));
     }
     if let Some(loc) = req.location {
