@@ -85,6 +85,7 @@ pub fn stamp_once(input: &[u8], i: usize, signer: &LocalKeySigner) -> Result<Vec
         reason: None,
         location: None,
         signing_time_unix: SIGNING_TIME_START_UNIX + i as i64,
+        input_digest: None,
     };
     stamp(&req, signer).map(|s| s.tail).map_err(|e| format!("{}: {e}", e.code()))
 }

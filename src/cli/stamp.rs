@@ -94,6 +94,7 @@ pub fn run(args: StampArgs, storage: &super::storage::StorageArgs) -> ExitCode {
         reason: args.reason.as_deref(),
         location: args.location.as_deref(),
         signing_time_unix: signing_time,
+        input_digest: None,
     };
     let stamped = match meterai_stamp::engine::stamp(&req, signer.as_ref()) {
         Ok(s) => s,

@@ -7,7 +7,9 @@ pub mod appearance;
 mod font;
 pub mod engine;
 pub mod error;
+mod input_digest;
 pub mod placement;
 pub mod verify;
 
 pub use error::StampError;
+pub use input_digest::InputDigest;

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use meterai_pdf::{Document, IncrementalUpdate, Object, Stream};
 use meterai_sign::{KeyKind, LocalKeySigner};
+use meterai_stamp::InputDigest;
 use meterai_stamp::engine::{StampRequest, stamp};
 use meterai_stamp::placement::{Anchor, Placement};
 use meterai_stamp::verify::{Changes, SerialState, Verdict, verify};
@@ -50,6 +51,7 @@ fn request<'a>(input: &'a [u8], password: Option<&'a [u8]>) -> StampRequest<'a> 
         reason: None,
         location: Some("Jakarta"),
         signing_time_unix: NOW,
+        input_digest: None,
     }
 }
 
@@ -125,6 +127,19 @@ fn an_aes_256_document_is_stamped_with_its_password_and_verifies() {
 fn the_same_request_with_the_same_key_and_time_gives_identical_bytes() {
     let input = corpus("pdfjs-issue8424.pdf");
     assert_eq!(stamped(&input, None), stamped(&input, None));
+}
+
+#[test]
+fn a_digest_of_the_input_handed_in_gives_the_same_stamp_and_one_of_other_bytes_is_ignored() {
+    let input = corpus("pdfjs-issue8424.pdf");
+    let without = stamp(&request(&input, None), &pki().signer).unwrap();
+    let digest = InputDigest::of(&input);
+    assert_eq!(digest.sha256(), without.input_sha256);
+    let with = stamp(&StampRequest { input_digest: Some(&digest), ..request(&input, None) }, &pki().signer).unwrap();
+    assert_eq!((&with.tail, with.document_sha256, with.input_sha256), (&without.tail, without.document_sha256, without.input_sha256));
+    let other = InputDigest::of(&input[..input.len() - 1]);
+    let ignored = stamp(&StampRequest { input_digest: Some(&other), ..request(&input, None) }, &pki().signer).unwrap();
+    assert_eq!((&ignored.tail, ignored.document_sha256), (&without.tail, without.document_sha256));
 }
 
 /// A mutation of one corpus file: flip bits, truncate, or splice a slice of another file in.

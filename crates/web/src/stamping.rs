@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use meterai_core::{DocType, Timestamp};
 use meterai_ledger::{Begun, LedgerError, NewStamping, Post, Receipt, StampBinding, Stamping, StampingStatus, TransferId, User, Void};
+use meterai_stamp::InputDigest;
 use meterai_stamp::placement::Placement;
 use sha2::{Digest, Sha256};
 
@@ -105,9 +106,10 @@ pub enum Submitted {
 /// Runs (or finds) the stamping for `order`.
 pub async fn submit(state: &AppState, order: StampOrder) -> Result<Submitted, ApiError> {
     let id = state.ids.transfer_id(state.clock.now()).ok_or_else(|| ApiError::internal("no randomness for a stamping id"))?;
-    // The upload is hashed once: it names the original's blob and is part of the request's
-    // identity.
-    let input_sha256 = blobs::sha256(&order.file);
+    // The upload is hashed once: it names the original's blob, is part of the request's
+    // identity, and the engine's digests continue from it.
+    let input_digest = InputDigest::of(&order.file);
+    let input_sha256 = input_digest.sha256();
     let request_sha256 = order.request_sha256(&input_sha256);
     let new = NewStamping {
         id,
@@ -143,7 +145,7 @@ pub async fn submit(state: &AppState, order: StampOrder) -> Result<Submitted, Ap
             // Detached: dropping this request's future (client gone) does not stop the work.
             let handle = tokio::spawn(async move {
                 let _running = task_state.in_flight.enter();
-                run(&task_state, order, begun, receipt).await
+                run(&task_state, order, input_digest, begun, receipt).await
             });
             let stamped = handle.await.map_err(|e| ApiError::internal(format!("stamping task {id}: {e}")))?;
             let done = match stamped {
@@ -180,7 +182,7 @@ fn derived_id(id: TransferId, purpose: &str) -> TransferId {
 /// The stamping's work once its unit is reserved (`receipt`); every path ends the record as
 /// stamped or failed. Returns the stamped record as committed (`begun` with what the post
 /// wrote), or `None` when it failed.
-async fn run(state: &AppState, order: StampOrder, begun: Stamping, receipt: Receipt) -> Option<Stamping> {
+async fn run(state: &AppState, order: StampOrder, input_digest: InputDigest, begun: Stamping, receipt: Receipt) -> Option<Stamping> {
     let id = begun.id;
     let Some(serial) = receipt.serial else {
         let returned = void(state, id, "reservation without a serial").await;
@@ -204,6 +206,7 @@ async fn run(state: &AppState, order: StampOrder, begun: Stamping, receipt: Rece
             reason: None,
             location: None,
             signing_time_unix,
+            input_digest: Some(&input_digest),
         };
         let stamped = meterai_stamp::engine::stamp(&req, work_state.signer.as_ref()).map_err(StampFailure::Engine)?;
         Ok::<_, StampFailure>((stamped, order.file))
