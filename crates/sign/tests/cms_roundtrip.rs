@@ -252,3 +252,43 @@ fn a_signer_without_chain_still_embeds_its_own_certificate() {
     );
     assert!(report.is_valid(), "{report:?}");
 }
+
+/// A signer that keeps no `SignerProfile`, as a PKCS#11 or remote signer might: every signature
+/// parses its certificates again.
+struct WithoutProfile<'a>(&'a LocalKeySigner);
+
+impl Signer for WithoutProfile<'_> {
+    fn algorithm(&self) -> meterai_sign::SignatureAlgorithm {
+        self.0.algorithm()
+    }
+    fn certificate_der(&self) -> &[u8] {
+        self.0.certificate_der()
+    }
+    fn chain_der(&self) -> &[Vec<u8>] {
+        self.0.chain_der()
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, meterai_sign::SignError> {
+        self.0.sign(message)
+    }
+    fn signature_len_max(&self) -> usize {
+        self.0.signature_len_max()
+    }
+}
+
+#[test]
+fn a_signer_without_a_profile_signs_sizes_and_names_exactly_like_one_with_it() {
+    for kind in [KeyKind::Rsa2048, KeyKind::EcdsaP256] {
+        let with = signer(kind);
+        assert!(with.profile().is_some(), "{kind:?}: LocalKeySigner keeps a profile");
+        let without = WithoutProfile(&with);
+        assert_eq!(
+            cms_sign_detached(&with, &content_digest()).unwrap(),
+            cms_sign_detached(&without, &content_digest()).unwrap(),
+            "{kind:?}"
+        );
+        assert_eq!(cms_len_max(&with), cms_len_max(&without), "{kind:?}");
+        let name = meterai_sign::signer_common_name(&with).map(|n| n.into_owned());
+        assert!(name.is_some(), "{kind:?}: the dev signer has a common name");
+        assert_eq!(name, meterai_sign::signer_common_name(&without).map(|n| n.into_owned()), "{kind:?}");
+    }
+}
