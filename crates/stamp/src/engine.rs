@@ -59,7 +59,8 @@ pub struct StampRequest<'a> {
     /// Signing time, seconds since the Unix epoch (UTC), written as /M.
     pub signing_time_unix: i64,
     /// `InputDigest::of(input)`, if the caller hashed the input already; the engine then does
-    /// not hash it again. One taken over other bytes of another length is ignored.
+    /// not hash it again. It must be the digest of this very input: the engine checks only its
+    /// length, and ignores one taken over a different length.
     pub input_digest: Option<&'a InputDigest>,
 }
 
