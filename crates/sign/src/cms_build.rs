@@ -3,18 +3,21 @@
 //! The phases follow pyHanko: prepare signed attributes -> digest them -> signature -> embed.
 //! The structure is assembled from `cms` types by hand rather than with the `cms` builder, so
 //! the `Signer` trait stays object-safe and the only expensive step is the signature itself.
+//! What every signature of a signer shares (its certificates, the SignedData's fields before
+//! the signer info) is encoded once, in [`SignerContext`]; a signature encodes its signer info
+//! and writes the three enclosing headers.
 
 use crate::algorithm::{oid, sha256};
 use crate::error::SignError;
 use crate::private_key::signature_algorithm_identifier;
 use crate::signer::Signer;
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
-use cms::content_info::{CmsVersion, ContentInfo};
+use cms::content_info::CmsVersion;
 use cms::signed_data::{
     CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
 };
 use der::asn1::{OctetString, SetOfVec};
-use der::{Any, Decode, Encode, Sequence};
+use der::{Any, Decode, Encode, EncodeValue, Header, Length, Sequence, Tag, TagNumber};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
 use x509_cert::attr::Attribute;
@@ -46,8 +49,11 @@ struct IssuerSerial {
 /// Everything about the signer that does not depend on the document.
 pub(crate) struct SignerContext {
     signer_cert: Certificate,
-    chain: Vec<Certificate>,
     signer_cert_hash: [u8; 32],
+    /// The DER of the SignedData's fields before its signerInfos (version, digestAlgorithms,
+    /// encapContentInfo and the certificates), the same for every signature: encoded once,
+    /// not re-encoded (with every certificate) at each one.
+    signed_data_head: Vec<u8>,
 }
 
 impl SignerContext {
@@ -58,10 +64,37 @@ impl SignerContext {
             .iter()
             .map(|der| parse_certificate(der))
             .collect::<Result<Vec<_>, _>>()?;
+        let mut certificates = SetOfVec::new();
+        for cert in std::iter::once(&signer_cert).chain(chain.iter()) {
+            // A chain that repeats the signer certificate must not break SET OF uniqueness.
+            let choice = CertificateChoices::Certificate(cert.clone());
+            if !certificates.iter().any(|c| *c == choice) {
+                certificates.insert(choice)?;
+            }
+        }
+        // Encoded with no signer info, whose empty SET (31 00) then ends the value: what comes
+        // before it is the head every signature shares.
+        let without_signers = SignedData {
+            version: CmsVersion::V1,
+            digest_algorithms: SetOfVec::try_from(vec![sha256_identifier()])?,
+            encap_content_info: EncapsulatedContentInfo {
+                econtent_type: oid::DATA,
+                econtent: None,
+            },
+            certificates: Some(CertificateSet(certificates)),
+            crls: None,
+            signer_infos: SignerInfos(SetOfVec::new()),
+        };
+        let mut signed_data_head = Vec::new();
+        without_signers.encode_value(&mut signed_data_head)?;
+        if !signed_data_head.ends_with(&EMPTY_SET) {
+            return Err(SignError::SigningFailed("SignedData did not end with its signer infos".into()));
+        }
+        signed_data_head.truncate(signed_data_head.len() - EMPTY_SET.len());
         Ok(SignerContext {
             signer_cert,
-            chain,
             signer_cert_hash: sha256(signer.certificate_der()),
+            signed_data_head,
         })
     }
 
@@ -109,54 +142,60 @@ impl SignerContext {
         Ok(SetOfVec::try_from(attrs.to_vec())?)
     }
 
-    /// Wraps signed attributes and a signature into the final ContentInfo DER.
+    /// Wraps signed attributes and a signature into the final ContentInfo DER: the signer info
+    /// is encoded, the rest of the SignedData is the head encoded once, and the two enclosing
+    /// headers (SignedData's SEQUENCE, ContentInfo's [0] and SEQUENCE) are written around them.
     fn assemble(
         &self,
         signer: &dyn Signer,
         signed_attrs: SetOfVec<Attribute>,
         signature: Vec<u8>,
     ) -> Result<Vec<u8>, SignError> {
-        let sha256_id = AlgorithmIdentifierOwned {
-            oid: oid::SHA256,
-            parameters: None,
-        };
         let signer_info = SignerInfo {
             version: CmsVersion::V1,
             sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
                 issuer: self.issuer().clone(),
                 serial_number: self.serial().clone(),
             }),
-            digest_alg: sha256_id.clone(),
+            digest_alg: sha256_identifier(),
             signed_attrs: Some(signed_attrs),
             signature_algorithm: signature_algorithm_identifier(signer.algorithm(), true),
             signature: OctetString::new(signature)?,
             unsigned_attrs: None,
         };
-        let mut certificates = SetOfVec::new();
-        for cert in std::iter::once(&self.signer_cert).chain(self.chain.iter()) {
-            // A chain that repeats the signer certificate must not break SET OF uniqueness.
-            let choice = CertificateChoices::Certificate(cert.clone());
-            if !certificates.iter().any(|c| *c == choice) {
-                certificates.insert(choice)?;
-            }
+        let signer_infos = SignerInfos(SetOfVec::try_from(vec![signer_info])?).to_der()?;
+        let signed_data_len = length(self.signed_data_head.len() + signer_infos.len())?;
+        let signed_data_header = Header::new(Tag::Sequence, signed_data_len).to_der()?;
+        let content_len = length(signed_data_header.len() + usize::try_from(signed_data_len)?)?;
+        let content_header = Header::new(
+            Tag::ContextSpecific { constructed: true, number: TagNumber(0) },
+            content_len,
+        )
+        .to_der()?;
+        let content_type = oid::SIGNED_DATA.to_der()?;
+        let content_info_len = length(content_type.len() + content_header.len() + usize::try_from(content_len)?)?;
+        let mut out = Header::new(Tag::Sequence, content_info_len).to_der()?;
+        out.reserve(usize::try_from(content_info_len)?);
+        for part in [&content_type, &content_header, &signed_data_header, &self.signed_data_head, &signer_infos] {
+            out.extend_from_slice(part);
         }
-        let signed_data = SignedData {
-            version: CmsVersion::V1,
-            digest_algorithms: SetOfVec::try_from(vec![sha256_id])?,
-            encap_content_info: EncapsulatedContentInfo {
-                econtent_type: oid::DATA,
-                econtent: None,
-            },
-            certificates: Some(CertificateSet(certificates)),
-            crls: None,
-            signer_infos: SignerInfos(SetOfVec::try_from(vec![signer_info])?),
-        };
-        let content_info = ContentInfo {
-            content_type: oid::SIGNED_DATA,
-            content: Any::encode_from(&signed_data)?,
-        };
-        Ok(content_info.to_der()?)
+        Ok(out)
     }
+}
+
+/// The DER of an empty SET OF, which is how a SignedData without signer infos ends.
+const EMPTY_SET: [u8; 2] = [0x31, 0x00];
+
+/// SHA-256, the one digest algorithm signatures are made with.
+fn sha256_identifier() -> AlgorithmIdentifierOwned {
+    AlgorithmIdentifierOwned {
+        oid: oid::SHA256,
+        parameters: None,
+    }
+}
+
+fn length(len: usize) -> Result<Length, SignError> {
+    Ok(Length::try_from(len)?)
 }
 
 fn parse_certificate(der: &[u8]) -> Result<Certificate, SignError> {

@@ -292,3 +292,25 @@ fn a_signer_without_a_profile_signs_sizes_and_names_exactly_like_one_with_it() {
         assert_eq!(name, meterai_sign::signer_common_name(&without).map(|n| n.into_owned()), "{kind:?}");
     }
 }
+
+#[test]
+fn the_cms_is_canonical_der_holding_the_certificates_once_even_when_the_chain_repeats_the_signer() {
+    use der::{Decode, Encode};
+    for kind in [KeyKind::Rsa2048, KeyKind::EcdsaP256] {
+        let pki = pki(kind);
+        // The chain bundle names the signer certificate again, before the CA.
+        let chain = format!("{}{}", pki.signer_cert_pem, pki.ca_cert_pem);
+        let repeating = LocalKeySigner::from_pem(&pki.signer_key_pem, &pki.signer_cert_pem, Some(&chain)).unwrap();
+        let cms = cms_sign_detached(&repeating, &content_digest()).unwrap();
+        // DER has one encoding per value: decoding and encoding again must give the same bytes,
+        // so every length the assembly wrote is right.
+        let decoded = cms::content_info::ContentInfo::from_der(&cms).unwrap();
+        assert_eq!(decoded.to_der().unwrap(), cms, "{kind:?}");
+        let signed_data: cms::signed_data::SignedData = decoded.content.decode_as().unwrap();
+        assert_eq!(signed_data.certificates.map(|c| c.0.len()), Some(2), "{kind:?}: signer and CA, once each");
+        assert_eq!(signed_data.signer_infos.0.len(), 1);
+        assert_eq!(cms, cms_sign_detached(&signer(kind), &content_digest()).unwrap(), "{kind:?}");
+        let report = verify_cms_detached(&cms, &[CONTENT_HEAD, CONTENT_TAIL], &[ca_der(kind)], SIGNING_TIME_UNIX);
+        assert!(report.is_valid(), "{kind:?}: {report:?}");
+    }
+}
