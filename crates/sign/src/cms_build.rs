@@ -49,7 +49,9 @@ struct IssuerSerial {
 /// Everything about the signer that does not depend on the document.
 pub(crate) struct SignerContext {
     signer_cert: Certificate,
-    signer_cert_hash: [u8; 32],
+    /// The signed attributes every signature carries unchanged: contentType and the ESS
+    /// signingCertificateV2 (the signer certificate's hash, issuer and serial).
+    fixed_attributes: [Attribute; 2],
     /// The DER of the SignedData's fields before its signerInfos (version, digestAlgorithms,
     /// encapContentInfo and the certificates), the same for every signature: encoded once,
     /// not re-encoded (with every certificate) at each one.
@@ -91,9 +93,22 @@ impl SignerContext {
             return Err(SignError::SigningFailed("SignedData did not end with its signer infos".into()));
         }
         signed_data_head.truncate(signed_data_head.len() - EMPTY_SET.len());
+        let signing_certificate = SigningCertificateV2 {
+            certs: vec![EssCertIdV2 {
+                cert_hash: OctetString::new(sha256(signer.certificate_der()).to_vec())?,
+                issuer_serial: IssuerSerial {
+                    issuer: vec![GeneralName::DirectoryName(signer_cert.tbs_certificate().issuer().clone())],
+                    serial_number: signer_cert.tbs_certificate().serial_number().clone(),
+                },
+            }],
+        };
+        let fixed_attributes = [
+            attribute(oid::ATTR_CONTENT_TYPE, Any::from(&oid::DATA))?,
+            attribute(oid::ATTR_SIGNING_CERTIFICATE_V2, Any::from_der(&signing_certificate.to_der()?)?)?,
+        ];
         Ok(SignerContext {
             signer_cert,
-            signer_cert_hash: sha256(signer.certificate_der()),
+            fixed_attributes,
             signed_data_head,
         })
     }
@@ -119,27 +134,12 @@ impl SignerContext {
         &self,
         content_digest: &[u8; 32],
     ) -> Result<SetOfVec<Attribute>, SignError> {
-        let signing_certificate = SigningCertificateV2 {
-            certs: vec![EssCertIdV2 {
-                cert_hash: OctetString::new(self.signer_cert_hash.to_vec())?,
-                issuer_serial: IssuerSerial {
-                    issuer: vec![GeneralName::DirectoryName(self.issuer().clone())],
-                    serial_number: self.serial().clone(),
-                },
-            }],
-        };
-        let attrs = [
-            attribute(oid::ATTR_CONTENT_TYPE, Any::from(&oid::DATA))?,
-            attribute(
-                oid::ATTR_MESSAGE_DIGEST,
-                Any::from_der(&OctetString::new(content_digest.to_vec())?.to_der()?)?,
-            )?,
-            attribute(
-                oid::ATTR_SIGNING_CERTIFICATE_V2,
-                Any::from_der(&signing_certificate.to_der()?)?,
-            )?,
-        ];
-        Ok(SetOfVec::try_from(attrs.to_vec())?)
+        let [content_type, signing_certificate] = self.fixed_attributes.clone();
+        let message_digest = attribute(
+            oid::ATTR_MESSAGE_DIGEST,
+            Any::from_der(&OctetString::new(content_digest.to_vec())?.to_der()?)?,
+        )?;
+        Ok(SetOfVec::try_from(vec![content_type, message_digest, signing_certificate])?)
     }
 
     /// Wraps signed attributes and a signature into the final ContentInfo DER: the signer info
