@@ -22,7 +22,6 @@ use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
 use x509_cert::attr::Attribute;
 use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 
 /// ESS SigningCertificateV2 (RFC 5035): binds the signer certificate to the signature, which
@@ -46,9 +45,10 @@ struct IssuerSerial {
     serial_number: SerialNumber,
 }
 
-/// Everything about the signer that does not depend on the document.
-pub(crate) struct SignerContext {
-    signer_cert: Certificate,
+/// Everything about the signer that does not depend on the document, built and encoded once.
+struct SignerContext {
+    /// Which certificate signed: its issuer and serial number.
+    sid: SignerIdentifier,
     /// The signed attributes every signature carries unchanged: contentType and the ESS
     /// signingCertificateV2 (the signer certificate's hash, issuer and serial).
     fixed_attributes: [Attribute; 2],
@@ -66,50 +66,26 @@ impl SignerContext {
             .iter()
             .map(|der| parse_certificate(der))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut certificates = SetOfVec::new();
-        for cert in std::iter::once(&signer_cert).chain(chain.iter()) {
-            // A chain that repeats the signer certificate must not break SET OF uniqueness.
-            let choice = CertificateChoices::Certificate(cert.clone());
-            if !certificates.iter().any(|c| *c == choice) {
-                certificates.insert(choice)?;
-            }
-        }
-        // Encoded with no signer info, whose empty SET (31 00) then ends the value: what comes
-        // before it is the head every signature shares.
-        let without_signers = SignedData {
-            version: CmsVersion::V1,
-            digest_algorithms: SetOfVec::try_from(vec![sha256_identifier()])?,
-            encap_content_info: EncapsulatedContentInfo {
-                econtent_type: oid::DATA,
-                econtent: None,
-            },
-            certificates: Some(CertificateSet(certificates)),
-            crls: None,
-            signer_infos: SignerInfos(SetOfVec::new()),
+        let (issuer, serial_number) = {
+            let tbs = signer_cert.tbs_certificate();
+            (tbs.issuer().clone(), tbs.serial_number().clone())
         };
-        let mut signed_data_head = Vec::new();
-        without_signers.encode_value(&mut signed_data_head)?;
-        if !signed_data_head.ends_with(&EMPTY_SET) {
-            return Err(SignError::SigningFailed("SignedData did not end with its signer infos".into()));
-        }
-        signed_data_head.truncate(signed_data_head.len() - EMPTY_SET.len());
         let signing_certificate = SigningCertificateV2 {
             certs: vec![EssCertIdV2 {
                 cert_hash: OctetString::new(sha256(signer.certificate_der()).to_vec())?,
                 issuer_serial: IssuerSerial {
-                    issuer: vec![GeneralName::DirectoryName(signer_cert.tbs_certificate().issuer().clone())],
-                    serial_number: signer_cert.tbs_certificate().serial_number().clone(),
+                    issuer: vec![GeneralName::DirectoryName(issuer.clone())],
+                    serial_number: serial_number.clone(),
                 },
             }],
         };
-        let fixed_attributes = [
-            attribute(oid::ATTR_CONTENT_TYPE, Any::from(&oid::DATA))?,
-            attribute(oid::ATTR_SIGNING_CERTIFICATE_V2, Any::from_der(&signing_certificate.to_der()?)?)?,
-        ];
         Ok(SignerContext {
-            signer_cert,
-            fixed_attributes,
-            signed_data_head,
+            sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber { issuer, serial_number }),
+            fixed_attributes: [
+                attribute(oid::ATTR_CONTENT_TYPE, Any::from(&oid::DATA))?,
+                attribute(oid::ATTR_SIGNING_CERTIFICATE_V2, Any::from_der(&signing_certificate.to_der()?)?)?,
+            ],
+            signed_data_head: signed_data_head(&signer_cert, &chain)?,
         })
     }
 
@@ -118,14 +94,6 @@ impl SignerContext {
         let signed_attrs = self.signed_attributes(&[0u8; 32])?;
         let signature = vec![0xffu8; signer.signature_len_max()];
         Ok(self.assemble(signer, signed_attrs, signature)?.len())
-    }
-
-    fn issuer(&self) -> &Name {
-        self.signer_cert.tbs_certificate().issuer()
-    }
-
-    fn serial(&self) -> &SerialNumber {
-        self.signer_cert.tbs_certificate().serial_number()
     }
 
     /// signedAttrs exactly: contentType, messageDigest, signingCertificateV2. No signingTime:
@@ -143,8 +111,9 @@ impl SignerContext {
     }
 
     /// Wraps signed attributes and a signature into the final ContentInfo DER: the signer info
-    /// is encoded, the rest of the SignedData is the head encoded once, and the two enclosing
-    /// headers (SignedData's SEQUENCE, ContentInfo's [0] and SEQUENCE) are written around them.
+    /// is encoded, the rest of the SignedData is the head encoded once, and the three enclosing
+    /// headers (SignedData's SEQUENCE, ContentInfo's [0] and its SEQUENCE) are written around
+    /// them.
     fn assemble(
         &self,
         signer: &dyn Signer,
@@ -153,10 +122,7 @@ impl SignerContext {
     ) -> Result<Vec<u8>, SignError> {
         let signer_info = SignerInfo {
             version: CmsVersion::V1,
-            sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
-                issuer: self.issuer().clone(),
-                serial_number: self.serial().clone(),
-            }),
+            sid: self.sid.clone(),
             digest_alg: sha256_identifier(),
             signed_attrs: Some(signed_attrs),
             signature_algorithm: signature_algorithm_identifier(signer.algorithm(), true),
@@ -185,6 +151,38 @@ impl SignerContext {
 
 /// The DER of an empty SET OF, which is how a SignedData without signer infos ends.
 const EMPTY_SET: [u8; 2] = [0x31, 0x00];
+
+/// The DER of a SignedData's fields before its signerInfos, holding `signer_cert` and `chain`
+/// (each certificate once). Encoded with no signer info, whose empty SET then ends the value:
+/// what comes before it is the head every signature shares.
+fn signed_data_head(signer_cert: &Certificate, chain: &[Certificate]) -> Result<Vec<u8>, SignError> {
+    let mut certificates = SetOfVec::new();
+    for cert in std::iter::once(signer_cert).chain(chain) {
+        // A chain that repeats the signer certificate must not break SET OF uniqueness.
+        let choice = CertificateChoices::Certificate(cert.clone());
+        if !certificates.iter().any(|c| *c == choice) {
+            certificates.insert(choice)?;
+        }
+    }
+    let without_signers = SignedData {
+        version: CmsVersion::V1,
+        digest_algorithms: SetOfVec::try_from(vec![sha256_identifier()])?,
+        encap_content_info: EncapsulatedContentInfo {
+            econtent_type: oid::DATA,
+            econtent: None,
+        },
+        certificates: Some(CertificateSet(certificates)),
+        crls: None,
+        signer_infos: SignerInfos(SetOfVec::new()),
+    };
+    let mut head = Vec::new();
+    without_signers.encode_value(&mut head)?;
+    if !head.ends_with(&EMPTY_SET) {
+        return Err(SignError::SigningFailed("SignedData did not end with its signer infos".into()));
+    }
+    head.truncate(head.len() - EMPTY_SET.len());
+    Ok(head)
+}
 
 /// SHA-256, the one digest algorithm signatures are made with.
 fn sha256_identifier() -> AlgorithmIdentifierOwned {
@@ -256,12 +254,12 @@ pub fn cms_len_max(signer: &dyn Signer) -> usize {
 }
 
 /// What signing needs from a signer's certificates and does not change from one signature to
-/// the next: the parsed certificates, the signer certificate's hash, its subject's common name
-/// (the signature dictionary's /Name) and [`cms_len_max`]. A [`Signer`] that keeps one
+/// the next: the signer identifier, the fixed signed attributes and the certificates, encoded;
+/// its subject's common name (the signature dictionary's /Name) and [`cms_len_max`]. A [`Signer`] that keeps one
 /// ([`Signer::profile`]) is parsed and sized once, not at every stamp: done per stamp, that
 /// work was about a fifth of the engine's CPU for a P-256 stamp (perf, HTTP benchmark).
 pub struct SignerProfile {
-    /// The certificates, parsed, and the signer certificate's hash.
+    /// The signer identifier, fixed attributes and certificates, ready to sign with.
     context: SignerContext,
     /// The common name of the signer certificate's subject, if it has one.
     common_name: Option<String>,
