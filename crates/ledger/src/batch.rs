@@ -139,6 +139,14 @@ pub(crate) struct Entry {
     serial: Option<Serial>,
 }
 
+impl Entry {
+    /// This entry as reading its rows back would give it.
+    fn as_stored(&self) -> Entry {
+        let pending = self.pending.as_ref().map(|p| PendingRow { stamp: None, dirty: false, ..p.clone() });
+        Entry { transfer: self.transfer.clone(), is_new: false, pending, serial: self.serial }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Account {
     /// The balance as of the operations applied so far (limits are checked against it).
@@ -903,10 +911,19 @@ impl Applied<'_> {
         i64::try_from(self.new_reservations.len()).unwrap_or(i64::MAX)
     }
 
+    /// Whether every operation was granted as asked: nothing refused, no stamping found under
+    /// its key already, no expiry. A batch applied to remembered rows instead of fresh reads
+    /// ([`crate::read_memo`]) is written only then: what it would refuse, it must refuse from
+    /// what the database holds now.
+    pub(crate) fn all_granted(&self) -> bool {
+        self.results.iter().all(|r| matches!(r, Ok(Done::Receipt(_) | Done::Stamping(StampingBegun::Reserved(_)))))
+    }
+
     /// Gives the new reservations the sequence numbers up to `last` (allocated by the caller
     /// with [`Applied::serials_needed`]), fills the receipts' serial numbers, and returns the
-    /// answers and the rows to write.
-    pub(crate) fn finish(mut self, last: i64) -> Result<(Vec<Result<Done, LedgerError>>, WriteSet), StoreError> {
+    /// answers, the rows to write, and what a later batch may remember of this one once they
+    /// are written.
+    pub(crate) fn finish(mut self, last: i64) -> Result<Finished, StoreError> {
         let count = self.serials_needed();
         let ctx = self.work.ctx;
         for (offset, id) in (0i64..).zip(&self.new_reservations) {
@@ -924,7 +941,36 @@ impl Applied<'_> {
             }
         }
         let writes = write_set(&self.work);
-        Ok((self.results, writes))
+        let learned = Learned::from(&self.work);
+        Ok((self.results, writes, learned))
+    }
+}
+
+/// A finished batch: an answer per operation, the rows to write, and what to remember once
+/// they are written.
+pub(crate) type Finished = (Vec<Result<Done, LedgerError>>, WriteSet, Learned);
+
+/// What a batch leaves behind that a later batch of the same process may start from instead of
+/// reading it again (see [`crate::read_memo`]): the batch's view once its writes commit.
+#[derive(Debug, Default)]
+pub(crate) struct Learned {
+    /// Every account the batch read, with its balance after the batch as the batch computed
+    /// it (from its reads: another writer's changes since are not in it).
+    pub balances: Vec<Balance>,
+    /// Reservations the batch made (with their serial numbers), as a read would return them.
+    pub reserved: Vec<Entry>,
+    /// Reservations the batch resolved (posted, voided, expired).
+    pub resolved: Vec<TransferId>,
+}
+
+impl Learned {
+    fn from(work: &Working<'_>) -> Learned {
+        let pending = |e: &&Entry| e.pending.as_ref().is_some_and(|p| p.status == PendingStatus::Pending);
+        Learned {
+            balances: work.accounts.values().map(|a| a.balance).collect(),
+            reserved: work.entries.values().filter(|e| e.is_new).filter(pending).map(Entry::as_stored).collect(),
+            resolved: work.entries.values().filter(|e| !e.is_new && e.pending.as_ref().is_some_and(|p| p.dirty)).map(|e| e.transfer.id).collect(),
+        }
     }
 }
 

@@ -31,6 +31,7 @@ pub mod orders;
 pub mod originals;
 pub mod payments_inbox;
 mod postgres_batch;
+mod read_memo;
 pub mod registry;
 mod rows;
 mod sqlite_batch;

@@ -16,6 +16,11 @@
 //! trips and lets batches that touch the same accounts overlap until they write (measured in
 //! BENCHMARKS.md, ledger run 6).
 //!
+//! Most batches skip the reads: the process's writers remember the accounts and pending
+//! reservations their batches saw ([`crate::read_memo`]), and a batch whose rows are all
+//! remembered is applied to them and written at once, one round trip in all. The memo is only
+//! a guess; the conditional write checks it like any read that another writer overtook.
+//!
 //! Several writers run batches at once (`crate::writer::POSTGRES_WRITERS`, and other nodes), so
 //! what every batch would write is spread out: serial numbers come from a block the writer
 //! took from the shared counter in a statement of its own ([`SerialBlock`]), and the accounts
@@ -35,6 +40,7 @@ use crate::batch::{
     expected_rows, wanted,
 };
 use crate::error::{LedgerError, StoreError};
+use crate::read_memo::ReadMemo;
 use crate::rows::{ACCOUNT_COLUMNS, ACCOUNT_COLUMN_COUNT, Cells, ColumnsFrom, Val, balance_from_row, transfer_id_from};
 use crate::types::{Balance, TransferId};
 
@@ -127,15 +133,40 @@ impl SerialBlock {
 /// its row holds afterwards, ids are primary keys. Any of those that does not match makes the
 /// statement raise ([`EXPECT_ROWS_FUNCTION`]) and undo itself; the batch is then
 /// read and applied again, and its rerun answers from what the winner committed.
+///
+/// If `from_memo` (a batch's first attempt) and `memo` holds every row the batch needs, the
+/// reads are skipped and the batch is applied to the remembered rows; it is written only if
+/// every operation was granted, and a write that fails from it is the caller's to retry (with
+/// `from_memo` false), like any lost race. Every batch written teaches `memo` what it saw.
+/// See [`crate::read_memo`].
 pub(crate) async fn commit(
     pool: &PgPool,
     serials: &mut SerialBlock,
+    memo: &ReadMemo,
+    from_memo: bool,
     ctx: &BatchContext<'_>,
     ops: &[Op],
 ) -> Result<Vec<Result<Done, LedgerError>>, StoreError> {
     let mut conn = pool.acquire().await?;
     let at_most = ops.iter().filter(|op| matches!(op, Op::Reserve(_) | Op::BeginStamping(..))).count();
     serials.ensure(&mut conn, i64::try_from(at_most).unwrap_or(i64::MAX)).await?;
+    if from_memo && let Some(read) = memo.read_for(ops) {
+        let applied = apply_ops(ctx, read, ops);
+        if applied.all_granted() {
+            let last = serials.take(applied.serials_needed())?;
+            let (results, writes, learned) = applied.finish(last)?;
+            return match write(&mut conn, &writes).await {
+                Ok(()) => {
+                    memo.learn(learned);
+                    Ok(results)
+                }
+                Err(error) => {
+                    memo.forget(ops);
+                    Err(error)
+                }
+            };
+        }
+    }
     let want = wanted(ops);
     let (entries, balances) = read_entries_and_accounts(&mut conn, &want).await?;
     let mut stamping_keys = HashMap::new();
@@ -156,8 +187,9 @@ pub(crate) async fn commit(
     }
     let applied = apply_ops(ctx, Read { entries, balances, stamping_keys }, ops);
     let last = serials.take(applied.serials_needed())?;
-    let (results, writes) = applied.finish(last)?;
+    let (results, writes, learned) = applied.finish(last)?;
     write(&mut conn, &writes).await?;
+    memo.learn(learned);
     Ok(results)
 }
 

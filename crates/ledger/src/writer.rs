@@ -21,6 +21,7 @@ use crate::error::{LedgerError, StoreError};
 use crate::store::{Store, WriterTarget, is_retryable};
 use crate::checkpointer::{self, Checkpointer};
 use crate::postgres_batch::SerialBlock;
+use crate::read_memo::ReadMemo;
 use crate::{postgres_batch, sqlite_batch};
 
 /// Operations per batch (one transaction). Larger batches amortise the commit further but hold
@@ -67,9 +68,9 @@ enum Connection {
     /// Owned by the writer thread, with the checkpointer whose WAL rewinds it runs between
     /// batches (and which checkpoints as long as the writer runs).
     Sqlite(rusqlite::Connection, Checkpointer),
-    /// The writers' pool, this writer's serial numbers taken ahead, and its stripe of the
-    /// accounts without limits.
-    Postgres(sqlx::PgPool, SerialBlock, i64),
+    /// The writers' pool, this writer's serial numbers taken ahead, its stripe of the
+    /// accounts without limits, and the rows the process's writers remember.
+    Postgres(sqlx::PgPool, SerialBlock, i64, Arc<ReadMemo>),
 }
 
 /// Starts the process's writer: a thread for SQLite (its connection is opened here, so a bad
@@ -93,10 +94,11 @@ pub(crate) fn spawn(state: WriterState) -> Result<mpsc::Sender<Job>, StoreError>
             // share one (sharing is only contention), and stripes stay few whatever the
             // number of restarts.
             let first = i64::from(std::process::id()) * POSTGRES_WRITERS as i64;
+            let memo = Arc::new(ReadMemo::default());
             for index in (0..).take(POSTGRES_WRITERS) {
                 let stripe = (first + index) % ACCOUNT_STRIPES_MAX;
                 let (state, receiver, pool) = (state.clone(), receiver.clone(), pool.clone());
-                let conn = Connection::Postgres(pool, SerialBlock::EMPTY, stripe);
+                let conn = Connection::Postgres(pool, SerialBlock::EMPTY, stripe, memo.clone());
                 tokio::spawn(async move { run(&state, conn, &receiver).await });
             }
         }
@@ -151,7 +153,7 @@ async fn commit_with_retry(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let error = match commit_once(state, conn, ops).await {
+        let error = match commit_once(state, conn, ops, attempt == 1).await {
             Ok(results) => return Ok(results),
             Err(error) => error,
         };
@@ -171,18 +173,23 @@ fn retryable(error: &StoreError) -> bool {
     }
 }
 
+/// One attempt at `ops`; a first attempt on PostgreSQL may start from the rows the writers
+/// remember instead of reading them (`crate::read_memo`), a retry always reads.
 async fn commit_once(
     state: &WriterState,
     conn: &mut Connection,
     ops: &[Op],
+    first_attempt: bool,
 ) -> Result<Vec<Result<Done, LedgerError>>, StoreError> {
     let stripe = match conn {
         Connection::Sqlite(..) => None,
-        Connection::Postgres(_, _, stripe) => Some(*stripe),
+        Connection::Postgres(_, _, stripe, _) => Some(*stripe),
     };
     let ctx = BatchContext { now: state.clock.now(), key: &state.key, series: &state.series, stripe };
     match conn {
         Connection::Sqlite(c, _) => sqlite_batch::commit(c, &ctx, ops),
-        Connection::Postgres(pool, serials, _) => postgres_batch::commit(pool, serials, &ctx, ops).await,
+        Connection::Postgres(pool, serials, _, memo) => {
+            postgres_batch::commit(pool, serials, memo, first_attempt, &ctx, ops).await
+        }
     }
 }

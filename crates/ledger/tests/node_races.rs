@@ -155,3 +155,76 @@ async fn a_post_that_waited_for_another_nodes_void_of_its_reservation_reports_it
     assert!(node_b.audit().await.unwrap().is_clean());
     db.cleanup().await;
 }
+
+// A node's writers remember the rows their batches saw and start the next batch from them
+// (read_memo.rs). What another node changed since is not in that memory: these tests make it
+// stale on purpose and check that it costs at most one undone write, never a wrong answer.
+
+/// `user`'s quota as (available, debits pending, debits posted), read through `node`, once
+/// the audit found the books clean; the test's database is dropped.
+async fn quota_then_cleanup(db: TestDb, node: &Ledger, user: &User) -> (i64, i64, i64) {
+    let quota = node.balance(user.quota_account).await.unwrap().unwrap();
+    assert!(node.audit().await.unwrap().is_clean());
+    db.cleanup().await;
+    (quota.available(), quota.debits_pending, quota.debits_posted)
+}
+
+/// A reservation of one unit of `user`'s quota, made through `node`.
+async fn reserve_one(node: &Ledger, user: &User, id: u128) -> Result<Receipt, LedgerError> {
+    node.reserve(Reserve { id: TransferId(id), account: user.quota_account, timeout_ms: 60_000, reference: format!("stamping-{id}") })
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_remembers_quota_another_node_spent_refuses_from_the_database_after_one_undone_write() {
+    let (db, node_a, node_b, user) = two_nodes_and_a_user(2).await;
+    // Node A reserves one unit and remembers one left; node B spends that one.
+    reserve_one(&node_a, &user, 10).await.unwrap();
+    reserve_one(&node_b, &user, 11).await.unwrap();
+
+    let err = reserve_one(&node_a, &user, 12).await.unwrap_err();
+    assert!(matches!(err, LedgerError::InsufficientQuota { available: 0, .. }), "{err:?}");
+    assert_eq!(node_a.batch_rollbacks(), 1, "the write made from memory was undone once, then the batch read afresh");
+    assert_eq!(quota_then_cleanup(db, &node_a, &user).await, (0, 2, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_remembers_no_quota_left_asks_the_database_before_refusing() {
+    let (db, node_a, node_b, user) = two_nodes_and_a_user(1).await;
+    reserve_one(&node_a, &user, 10).await.unwrap();
+    // Node A now remembers nothing available; node B grants one more unit.
+    let grant = Grant { id: TransferId(3), to: user.quota_account, units: 1, reason: "test".into(), reference: "order-2".into() };
+    node_b.grant(grant).await.unwrap();
+
+    let receipt = reserve_one(&node_a, &user, 11).await.expect("the unit node B granted is there");
+    assert!(receipt.serial.is_some());
+    assert_eq!(node_a.batch_rollbacks(), 0, "a refusal found in memory is checked by reading, not by writing");
+    assert_eq!(quota_then_cleanup(db, &node_a, &user).await, (0, 2, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_remembers_a_reservation_another_node_voided_posts_nothing_and_says_it_was_voided() {
+    let (db, node_a, node_b, user) = two_nodes_and_a_user(1).await;
+    reserve_one(&node_a, &user, 10).await.unwrap();
+    node_b.void(Void { id: TransferId(11), pending_id: TransferId(10), reason: "pdf rejected".into() }).await.unwrap();
+
+    let stamp = StampBinding { doc_sha256: [1; 32], doc_type: DocType::Statement, stamped_at: common::T0 };
+    let err = node_a.post(Post { id: TransferId(12), pending_id: TransferId(10), stamp }).await.unwrap_err();
+    assert!(matches!(err, LedgerError::PendingAlreadyResolved { status: PendingStatus::Voided, .. }), "{err:?}");
+    assert_eq!(node_a.batch_rollbacks(), 1, "the post made from memory was undone once, then the batch read afresh");
+    assert_eq!(quota_then_cleanup(db, &node_a, &user).await, (1, 0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reservation_repeated_on_another_node_answers_with_the_first_receipt_and_holds_one_unit() {
+    let (db, node_a, node_b, user) = two_nodes_and_a_user(3).await;
+    reserve_one(&node_a, &user, 9).await.unwrap();
+    let first = reserve_one(&node_b, &user, 10).await.unwrap();
+
+    // Node A remembers the quota account but not node B's reservation: it takes the id for
+    // new until the database says otherwise.
+    let repeat = reserve_one(&node_a, &user, 10).await.expect("a repeat is answered, not refused");
+    assert_eq!(repeat, first, "the same transfer and serial number");
+    assert_eq!(node_a.batch_rollbacks(), 1, "the insert of a taken id was undone once, then the batch read afresh");
+    assert_eq!(quota_then_cleanup(db, &node_a, &user).await, (1, 2, 0));
+}
