@@ -5,7 +5,8 @@
 //! Run: `cargo bench -p meterai-ledger --bench ledger_bench -- [SECONDS] [POSTGRES_URL]`
 //! (defaults: 5 seconds per measurement, postgres://postgres@127.0.0.1:5432/test).
 //! `BENCH_REPEAT=N` measures every row N times (each after its own anchor) and reports the
-//! median run, with every run's rate; `BENCH_BACKENDS=sqlite|postgres` measures one backend.
+//! median run, with every run's rate; `BENCH_BACKENDS=sqlite|postgres` measures one backend;
+//! `BENCH_NODES=N` spreads PostgreSQL's clients over N ledgers (nodes) in this process.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,6 +24,9 @@ struct Figures {
     seconds: f64,
     p50_ms: f64,
     p99_ms: f64,
+    /// Batch attempts the nodes' writers rolled back meanwhile (lost races, rows remembered
+    /// that had moved), all nodes together.
+    rollbacks: u64,
 }
 
 /// One measurement of a row, with the anchor measured just before it.
@@ -44,9 +48,21 @@ async fn fresh_location(backend: &str, pg_base: &str, tag: &str) -> String {
     scratch::fresh_location(backend, pg_base, &format!("bench_{}_{tag}", std::process::id())).await
 }
 
+/// Ledgers ("nodes") the clients of a PostgreSQL measurement are spread over, each with its
+/// own pool, writers and memory of rows, as separate processes would have: `BENCH_NODES`,
+/// default 1. SQLite has one node (one writer per database file).
+fn nodes_for(location: &str) -> usize {
+    let wanted = std::env::var("BENCH_NODES").ok().and_then(|n| n.parse().ok()).unwrap_or(1usize).max(1);
+    if location.contains("://") { wanted } else { 1 }
+}
+
 async fn pairs(location: &str, clients: u64, run_for: Duration) -> Figures {
-    let store = Store::open(location).await.expect("open");
-    let ledger = Ledger::start(store, Arc::new(SystemClock), LedgerConfig::default()).await.expect("start");
+    let mut nodes = Vec::new();
+    for _ in 0..nodes_for(location) {
+        let store = Store::open(location).await.expect("open");
+        nodes.push(Ledger::start(store, Arc::new(SystemClock), LedgerConfig::default()).await.expect("start"));
+    }
+    let ledger = nodes[0].clone();
     ledger.mint(Mint { id: TransferId(1), units: 100_000_000, note: "bench".into() }).await.expect("mint");
     let mut accounts = Vec::new();
     for c in 0..clients {
@@ -55,10 +71,12 @@ async fn pairs(location: &str, clients: u64, run_for: Duration) -> Figures {
         ledger.grant(grant).await.expect("grant");
         accounts.push(user.quota_account);
     }
+    let rollbacks_start: u64 = nodes.iter().map(Ledger::batch_rollbacks).sum();
     let cpu_start = process_cpu_seconds();
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for account in accounts {
+    // Each client keeps to one node, as a stamping's reserve and post do (one HTTP request).
+    for (account, ledger) in accounts.into_iter().zip(nodes.iter().cycle()) {
         let ledger = ledger.clone();
         let clock = SystemClock;
         tasks.push(tokio::spawn(async move {
@@ -81,12 +99,15 @@ async fn pairs(location: &str, clients: u64, run_for: Duration) -> Figures {
     }
     let seconds = start.elapsed().as_secs_f64();
     let cpu_seconds = process_cpu_seconds() - cpu_start;
+    let rollbacks = nodes.iter().map(Ledger::batch_rollbacks).sum::<u64>() - rollbacks_start;
     latencies.sort();
     let pct = |p: f64| latencies.get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1))).map_or(0.0, |d| d.as_secs_f64() * 1e3);
     let report = ledger.audit().await.expect("audit");
     assert!(report.is_clean(), "audit after the benchmark: {:?}", report.violations);
-    ledger.store().close().await;
-    Figures { pairs: latencies.len() as u64, cpu_seconds, seconds, p50_ms: pct(0.50), p99_ms: pct(0.99) }
+    for node in &nodes {
+        node.store().close().await;
+    }
+    Figures { pairs: latencies.len() as u64, cpu_seconds, seconds, p50_ms: pct(0.50), p99_ms: pct(0.99), rollbacks }
 }
 
 /// User + system CPU time of this process so far, from /proc/self/stat (Linux, 100 Hz ticks).
@@ -138,9 +159,9 @@ fn main() {
     // minutes apart), so each row can be the median of several runs, each with its own anchor.
     let repeat: usize = std::env::var("BENCH_REPEAT").ok().and_then(|r| r.parse().ok()).unwrap_or(1).max(1);
     println!(
-        "| backend | clients | pairs | pairs/s | p50 ms | p99 ms | anchor tx/s | pairs/s ÷ anchor | our CPU µs/pair | machine busy (all processes) | pairs/s, all {repeat} runs |"
+        "| backend | clients | pairs | pairs/s | p50 ms | p99 ms | anchor tx/s | pairs/s ÷ anchor | our CPU µs/pair | machine busy (all processes) | nodes | batches rolled back | pairs/s, all {repeat} runs |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for backend in std::env::var("BENCH_BACKENDS").unwrap_or("sqlite,postgres".into()).split(",").map(str::to_string).collect::<Vec<_>>().iter().map(String::as_str) {
         let mut runs: Vec<(u64, Run)> = Vec::new();
         for _ in 0..repeat {
@@ -165,13 +186,15 @@ fn main() {
             let Run { f, anchor_rate, busy } = these[these.len() / 2];
             let rate = f.pairs as f64 / f.seconds;
             println!(
-                "| {backend} | {clients} | {} | {rate:.0} | {:.2} | {:.2} | {anchor_rate:.0} | {:.2} | {:.0} | {:.0}% | {} |",
+                "| {backend} | {clients} | {} | {rate:.0} | {:.2} | {:.2} | {anchor_rate:.0} | {:.2} | {:.0} | {:.0}% | {} | {} | {} |",
                 f.pairs,
                 f.p50_ms,
                 f.p99_ms,
                 rate / anchor_rate,
                 f.cpu_seconds * 1e6 / f.pairs.max(1) as f64,
                 busy * 100.0,
+                nodes_for(if backend == "postgres" { &pg } else { "" }),
+                f.rollbacks,
                 all.join(", ")
             );
         }

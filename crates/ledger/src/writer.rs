@@ -11,7 +11,7 @@
 //! fallback below.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use meterai_core::{Clock, SerialKey};
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -41,6 +41,9 @@ pub const ACCOUNT_STRIPES_MAX: i64 = 64;
 /// Times a batch that lost a race (deadlock, serialization failure, busy database, duplicate key
 /// inserted by another node) is rolled back and run again before its operations fail.
 pub const BATCH_ATTEMPTS_MAX: usize = 16;
+
+/// PostgreSQL writers this process started so far: picks each one's stripe.
+static WRITERS_STARTED: AtomicI64 = AtomicI64::new(0);
 
 pub(crate) struct Job {
     /// What to do.
@@ -92,10 +95,12 @@ pub(crate) fn spawn(state: WriterState) -> Result<mpsc::Sender<Job>, StoreError>
             let (state, receiver) = (Arc::new(state), Arc::new(Mutex::new(receiver)));
             // Nodes sharing the database pick stripes by process id, so their writers rarely
             // share one (sharing is only contention), and stripes stay few whatever the
-            // number of restarts.
+            // number of restarts. Several ledgers in one process (tests, the benchmark's
+            // nodes) continue after the writers started before them.
             let first = i64::from(std::process::id()) * POSTGRES_WRITERS as i64;
             let memo = Arc::new(ReadMemo::default());
-            for index in (0..).take(POSTGRES_WRITERS) {
+            for _ in 0..POSTGRES_WRITERS {
+                let index = WRITERS_STARTED.fetch_add(1, Ordering::Relaxed);
                 let stripe = (first + index) % ACCOUNT_STRIPES_MAX;
                 let (state, receiver, pool) = (state.clone(), receiver.clone(), pool.clone());
                 let conn = Connection::Postgres(pool, SerialBlock::EMPTY, stripe, memo.clone());
