@@ -129,3 +129,60 @@ fn forget_reservation(rows: &mut Rows, id: TransferId) {
         rows.accounts.remove(&entry.transfer.credit_account);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{AccountKind, Reserve};
+
+    fn balance(id: i64) -> Balance {
+        Balance {
+            account: AccountId(id),
+            kind: AccountKind::Quota,
+            debits_must_not_exceed_credits: true,
+            debits_pending: 0,
+            debits_posted: 0,
+            credits_pending: 0,
+            credits_posted: 5,
+        }
+    }
+
+    fn reserve(id: u128, account: i64) -> Op {
+        Op::Reserve(Reserve { id: TransferId(id), account: AccountId(account), timeout_ms: 1_000, reference: String::new() })
+    }
+
+    fn learn_balances(memo: &ReadMemo, ids: impl Iterator<Item = i64>) {
+        memo.learn(Learned { balances: ids.map(balance).collect(), ..Learned::default() });
+    }
+
+    #[test]
+    fn a_batch_is_started_from_memory_only_when_every_row_it_needs_is_remembered() {
+        let memo = ReadMemo::default();
+        assert!(memo.read_for(&[reserve(1, 100)]).is_none(), "nothing remembered yet");
+        learn_balances(&memo, [100].into_iter());
+        assert!(memo.read_for(&[reserve(1, 100)]).is_none(), "the consumed account is not remembered");
+        learn_balances(&memo, [AccountId::CONSUMED.0, 101].into_iter());
+        let read = memo.read_for(&[reserve(1, 100), reserve(2, 101)]).expect("both owners and the consumed account");
+        let mut accounts: Vec<i64> = read.balances.iter().map(|b| b.account.0).collect();
+        accounts.sort_unstable();
+        assert_eq!(accounts, vec![AccountId::CONSUMED.0, 100, 101], "each account once");
+        assert!(read.entries.is_empty() && read.stamping_keys.is_empty(), "new ids and keys are left to the database");
+        assert!(memo.read_for(&[reserve(1, 100), reserve(3, 102)]).is_none(), "one owner not remembered");
+        let mint = Op::Mint(crate::types::Mint { id: TransferId(4), units: 1, note: String::new() });
+        assert!(memo.read_for(&[reserve(1, 100), mint]).is_none(), "mints always read");
+    }
+
+    #[test]
+    fn a_failed_write_forgets_the_owners_it_used_and_the_memo_starts_over_when_full() {
+        let memo = ReadMemo::default();
+        learn_balances(&memo, [AccountId::CONSUMED.0, 100, 101].into_iter());
+        memo.forget(&[reserve(1, 100)]);
+        assert!(memo.read_for(&[reserve(1, 100)]).is_none(), "forgotten");
+        assert!(memo.read_for(&[reserve(2, 101)]).is_some(), "not used by the failed batch");
+
+        learn_balances(&memo, (1_000..).take(MEMO_ACCOUNTS_MAX - 2));
+        assert_eq!(memo.rows.lock().unwrap().accounts.len(), MEMO_ACCOUNTS_MAX, "full, not over");
+        learn_balances(&memo, [100].into_iter());
+        assert_eq!(memo.rows.lock().unwrap().accounts.len(), 1, "started over with the batch's one account");
+    }
+}
