@@ -921,9 +921,22 @@ impl Applied<'_> {
 
     /// Gives the new reservations the sequence numbers up to `last` (allocated by the caller
     /// with [`Applied::serials_needed`]), fills the receipts' serial numbers, and returns the
-    /// answers, the rows to write, and what a later batch may remember of this one once they
-    /// are written.
-    pub(crate) fn finish(mut self, last: i64) -> Result<Finished, StoreError> {
+    /// answers and the rows to write.
+    pub(crate) fn finish(mut self, last: i64) -> Result<(Vec<Result<Done, LedgerError>>, WriteSet), StoreError> {
+        self.number(last)?;
+        let writes = write_set(&self.work);
+        Ok((self.results, writes))
+    }
+
+    /// [`Applied::finish`], and what a later batch may remember of this one once its rows are
+    /// written (PostgreSQL's writers, [`crate::read_memo`]; SQLite's keeps nothing).
+    pub(crate) fn finish_remembering(mut self, last: i64) -> Result<Finished, StoreError> {
+        self.number(last)?;
+        let (writes, learned) = (write_set(&self.work), Learned::from(&self.work));
+        Ok((self.results, writes, learned))
+    }
+
+    fn number(&mut self, last: i64) -> Result<(), StoreError> {
         let count = self.serials_needed();
         let ctx = self.work.ctx;
         for (offset, id) in (0i64..).zip(&self.new_reservations) {
@@ -940,9 +953,7 @@ impl Applied<'_> {
                 receipt.serial = self.work.serial_of(&receipt.transfer);
             }
         }
-        let writes = write_set(&self.work);
-        let learned = Learned::from(&self.work);
-        Ok((self.results, writes, learned))
+        Ok(())
     }
 }
 

@@ -154,7 +154,7 @@ pub(crate) async fn commit(
         let applied = apply_ops(ctx, read, ops);
         if applied.all_granted() {
             let last = serials.take(applied.serials_needed())?;
-            let (results, writes, learned) = applied.finish(last)?;
+            let (results, writes, learned) = applied.finish_remembering(last)?;
             return match write(&mut conn, &writes).await {
                 Ok(()) => {
                     memo.learn(learned);
@@ -187,7 +187,7 @@ pub(crate) async fn commit(
     }
     let applied = apply_ops(ctx, Read { entries, balances, stamping_keys }, ops);
     let last = serials.take(applied.serials_needed())?;
-    let (results, writes, learned) = applied.finish(last)?;
+    let (results, writes, learned) = applied.finish_remembering(last)?;
     write(&mut conn, &writes).await?;
     memo.learn(learned);
     Ok(results)

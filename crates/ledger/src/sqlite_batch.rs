@@ -85,7 +85,7 @@ pub(crate) fn commit(
     } else {
         0
     };
-    let (results, writes, _) = applied.finish(last)?;
+    let (results, writes) = applied.finish(last)?;
     let mut affected = 0u64;
     for write in &writes {
         let mut statement = tx.prepare_cached(write.spec.sqlite)?;
