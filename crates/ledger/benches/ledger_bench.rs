@@ -24,6 +24,8 @@ struct Figures {
     seconds: f64,
     p50_ms: f64,
     p99_ms: f64,
+    /// Ledgers the clients were spread over ([`nodes_for`]).
+    nodes: usize,
     /// Batch attempts the nodes' writers rolled back meanwhile (lost races, rows remembered
     /// that had moved), all nodes together.
     rollbacks: u64,
@@ -107,7 +109,7 @@ async fn pairs(location: &str, clients: u64, run_for: Duration) -> Figures {
     for node in &nodes {
         node.store().close().await;
     }
-    Figures { pairs: latencies.len() as u64, cpu_seconds, seconds, p50_ms: pct(0.50), p99_ms: pct(0.99), rollbacks }
+    Figures { pairs: latencies.len() as u64, cpu_seconds, seconds, p50_ms: pct(0.50), p99_ms: pct(0.99), nodes: nodes.len(), rollbacks }
 }
 
 /// User + system CPU time of this process so far, from /proc/self/stat (Linux, 100 Hz ticks).
@@ -193,7 +195,7 @@ fn main() {
                 rate / anchor_rate,
                 f.cpu_seconds * 1e6 / f.pairs.max(1) as f64,
                 busy * 100.0,
-                nodes_for(if backend == "postgres" { &pg } else { "" }),
+                f.nodes,
                 f.rollbacks,
                 all.join(", ")
             );

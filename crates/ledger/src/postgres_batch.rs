@@ -136,8 +136,9 @@ impl SerialBlock {
 ///
 /// If `from_memo` (a batch's first attempt) and `memo` holds every row the batch needs, the
 /// reads are skipped and the batch is applied to the remembered rows; it is written only if
-/// every operation was granted, and a write that fails from it is the caller's to retry (with
-/// `from_memo` false), like any lost race. Every batch written teaches `memo` what it saw.
+/// every operation was granted. A failed write makes `memo` forget the rows the batch used
+/// and is the caller's to retry (with `from_memo` false), like any lost race. Every batch
+/// written teaches `memo` what it saw.
 /// See [`crate::read_memo`].
 pub(crate) async fn commit(
     pool: &PgPool,
@@ -150,25 +151,28 @@ pub(crate) async fn commit(
     let mut conn = pool.acquire().await?;
     let at_most = ops.iter().filter(|op| matches!(op, Op::Reserve(_) | Op::BeginStamping(..))).count();
     serials.ensure(&mut conn, i64::try_from(at_most).unwrap_or(i64::MAX)).await?;
-    if from_memo && let Some(read) = memo.read_for(ops) {
-        let applied = apply_ops(ctx, read, ops);
-        if applied.all_granted() {
-            let last = serials.take(applied.serials_needed())?;
-            let (results, writes, learned) = applied.finish_remembering(last)?;
-            return match write(&mut conn, &writes).await {
-                Ok(()) => {
-                    memo.learn(learned);
-                    Ok(results)
-                }
-                Err(error) => {
-                    memo.forget(ops);
-                    Err(error)
-                }
-            };
-        }
+    // Remembered rows serve only a batch they let through whole: a refusal is decided afresh.
+    let remembered = if from_memo { memo.read_for(ops).map(|read| apply_ops(ctx, read, ops)) } else { None };
+    let applied = match remembered {
+        Some(applied) if applied.all_granted() => applied,
+        _ => apply_ops(ctx, read(&mut conn, ops).await?, ops),
+    };
+    let last = serials.take(applied.serials_needed())?;
+    let (results, writes, learned) = applied.finish_remembering(last)?;
+    if let Err(error) = write(&mut conn, &writes).await {
+        // Some row the batch started from has moved: the next batch needing it reads it.
+        memo.forget(ops);
+        return Err(error);
     }
+    memo.learn(learned);
+    Ok(results)
+}
+
+/// What the database holds for `ops`: their transfers and accounts, and the stampings under
+/// their Idempotency-Keys (one more round trip, only for batches that begin stampings).
+async fn read(conn: &mut PgConnection, ops: &[Op]) -> Result<Read, StoreError> {
     let want = wanted(ops);
-    let (entries, balances) = read_entries_and_accounts(&mut conn, &want).await?;
+    let (entries, balances) = read_entries_and_accounts(&mut *conn, &want).await?;
     let mut stamping_keys = HashMap::new();
     // Planned at every execution, not once per connection. The generic plan a writer's
     // session made early in a database's life was seen (auto_explain, HTTP benchmark on a
@@ -185,12 +189,7 @@ pub(crate) async fn commit(
             stamping_keys.insert((row.try_get(0)?, row.try_get(1)?), transfer_id_from(&id, "stampings")?);
         }
     }
-    let applied = apply_ops(ctx, Read { entries, balances, stamping_keys }, ops);
-    let last = serials.take(applied.serials_needed())?;
-    let (results, writes, learned) = applied.finish_remembering(last)?;
-    write(&mut conn, &writes).await?;
-    memo.learn(learned);
-    Ok(results)
+    Ok(Read { entries, balances, stamping_keys })
 }
 
 /// Reads the transfers the batch names with their reservation state and serial number, and

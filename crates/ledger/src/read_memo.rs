@@ -14,7 +14,7 @@
 //!
 //! The memo holds the accounts' balances as the last batch of this process computed them and
 //! the reservations this process made that are, as far as it knows, still pending. It forgets
-//! what a batch that failed from it touched, and forgets everything when it is full.
+//! the rows of any batch whose write failed, and everything when it is full.
 //!
 //! Measured (BENCHMARKS.md, ledger run 10): one round trip fewer for most batches.
 
@@ -104,8 +104,8 @@ impl ReadMemo {
         }
     }
 
-    /// Forgets every row `ops` used: a write made from them failed, so at least one of them is
-    /// out of date, and the next batch that needs them reads them afresh.
+    /// Forgets every row `ops` used: their batch's write failed, so at least one of them may
+    /// be out of date, and the next batch that needs them reads them afresh.
     pub(crate) fn forget(&self, ops: &[Op]) {
         let Ok(mut rows) = self.rows.lock() else { return };
         for op in ops {
